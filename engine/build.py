@@ -1,0 +1,438 @@
+"""Turn schema-valid flow data into a compiled `Flow`, collecting every problem.
+
+The schema has already checked shapes; this module checks meaning: names that
+must exist, regexes, conditions, templates, data files and Python actions. It
+never stops at the first problem: each is reported with the position of the
+key or value that causes it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from engine import actions as action_mod
+from engine.data import DataFileError, columns_of, read_table
+from engine.diagnostics import Reporter
+from engine.errors import ExpressionError, TemplateError, did_you_mean
+from engine.expressions import Expression, compile_expression
+from engine.flow import (
+    Action,
+    Button,
+    CallPython,
+    ClearSlots,
+    CollectStep,
+    Flow,
+    Intent,
+    ItemList,
+    KnowledgeEntry,
+    LLMSettings,
+    Lookup,
+    Messages,
+    Response,
+    Row,
+    SetSlots,
+    Settings,
+    Slot,
+    State,
+    Transition,
+)
+from engine.slot_types import build_slot_type
+from engine.templates import Template
+from engine.yamlsrc import Path_
+
+DEFAULT_MESSAGES = {
+    "fallback": "Sorry, I didn't understand that. Could you put it another way?",
+    "empty": "I didn't catch anything there. What would you like to do?",
+    "too_long": (
+        "That message is too long for me ({{ length }} characters; the limit is {{ limit }}). "
+        "Could you shorten it?"
+    ),
+    "invalid": "Sorry, that doesn't look like a valid answer.",
+    "llm_off": (
+        "(The language model is off: I answer from my rules and FAQ only. "
+        "Set OPENAI_API_KEY to turn it on.)"
+    ),
+}
+TEMPLATE_GLOBALS = frozenset({"slots", "user", "state", "item", "length", "limit", "error"})
+
+
+class FlowBuilder:
+    """Builds one Flow; read `flow` and `reporter.diagnostics` afterwards."""
+
+    def __init__(self, raw: Mapping[str, Any], path: Path, reporter: Reporter) -> None:
+        self.raw = raw
+        self.path = path
+        self.base = path.parent
+        self.r = reporter
+        self.state_names = set(raw.get("states", {}))
+        self.intent_names = set(raw.get("intents", {}))
+        self.slot_names = set(raw.get("slots", {}))
+        self.data: dict[str, tuple[Row, ...]] = {}
+        assigned, self.has_python = self._scan_actions()
+        self.variables = set(self.slot_names) | assigned
+        self._next_id = 0
+
+    # ---- helpers ---------------------------------------------------------
+
+    def _scan_actions(self) -> tuple[set[str], bool]:
+        """Names actions assign (lookup `as`, `set` keys), and whether Python actions run."""
+        names: set[str] = set()
+        python = False
+
+        def visit(node: Any) -> None:
+            nonlocal python
+            if isinstance(node, dict):
+                python = python or isinstance(node.get("python"), str)
+                if "lookup" in node and isinstance(node.get("as"), str):
+                    names.add(node["as"])
+                if isinstance(node.get("set"), dict):
+                    names.update(k for k in node["set"] if isinstance(k, str))
+                for value in node.values():
+                    visit(value)
+            elif isinstance(node, list):
+                for value in node:
+                    visit(value)
+
+        visit(self.raw)
+        return names, python
+
+    def _ref(self, kind: str, name: str, known: set[str], at: Path_, key: bool = False) -> bool:
+        if name in known:
+            return True
+        self.r.error(at, f"unknown {kind} '{name}'{did_you_mean(name, known)}", key=key)
+        return False
+
+    def template(self, source: Any, at: Path_, extra: frozenset[str] = frozenset()) -> Template:
+        try:
+            template = Template(str(source))
+        except TemplateError as exc:
+            self.r.error(at, str(exc))
+            return Template("")
+        known = self.variables | TEMPLATE_GLOBALS | extra
+        for name in sorted(template.names - known):
+            self.r.warning(at, f"template uses '{name}', which is not a slot or variable"
+                               f"{did_you_mean(name, known)}")
+        return template
+
+    def response(self, spec: Any, at: Path_) -> Response:
+        if isinstance(spec, str):
+            return Response((self.template(spec, at),))
+        if isinstance(spec, list):
+            return Response(tuple(self.template(s, (*at, i)) for i, s in enumerate(spec)))
+        text = spec["text"]
+        texts = text if isinstance(text, list) else [text]
+        text_at = (*at, "text")
+        variations = tuple(
+            self.template(t, (*text_at, i) if isinstance(text, list) else text_at)
+            for i, t in enumerate(texts)
+        )
+        buttons = tuple(self._button(b, (*at, "buttons", i))
+                        for i, b in enumerate(spec.get("buttons", [])))
+        items = None
+        if "items" in spec:
+            items_spec = spec["items"]
+            items_at = (*at, "items")
+            self._ref("slot or variable", items_spec["from"], self.variables, (*items_at, "from"))
+            item_names = frozenset({"item"})
+            items = ItemList(
+                source=items_spec["from"],
+                title=self.template(items_spec["title"], (*items_at, "title"), item_names),
+                subtitle=(self.template(items_spec["subtitle"], (*items_at, "subtitle"), item_names)
+                          if "subtitle" in items_spec else None),
+                limit=items_spec.get("limit", 10),
+            )
+        return Response(variations, buttons, items)
+
+    def _button(self, spec: Any, at: Path_) -> Button:
+        if isinstance(spec, str):
+            return Button(self.template(spec, at))
+        payload = spec.get("payload")
+        return Button(
+            self.template(spec["title"], (*at, "title")),
+            self.template(payload, (*at, "payload")) if payload is not None else None,
+        )
+
+    def expression(self, source: str, at: Path_, columns: frozenset[str] | None = None
+                   ) -> Expression | None:
+        try:
+            expr = compile_expression(source)
+        except ExpressionError as exc:
+            self.r.error(at, f"invalid condition: {exc}")
+            return None
+        for dotted in sorted(expr.names):
+            root = dotted[0]
+            if root == "slots":
+                if len(dotted) < 2:
+                    continue
+                name = dotted[1]
+                if name not in self.variables:
+                    message = f"condition uses unknown slot 'slots.{name}'" + did_you_mean(
+                        name, self.variables)
+                    if self.has_python:  # a Python action may set it
+                        self.r.warning(at, message)
+                    else:
+                        self.r.error(at, message)
+            elif columns is not None and root in columns:
+                continue
+            else:
+                hint = f" (did you mean 'slots.{root}'?)" if root in self.variables else (
+                    did_you_mean(root, columns or ()))
+                where = "a column of the table or 'slots.NAME'" if columns is not None else (
+                    "'slots.NAME'")
+                self.r.error(at, f"condition uses unknown name '{root}': use {where}{hint}")
+        return expr
+
+    # ---- sections ----------------------------------------------------------
+
+    def load_data(self) -> None:
+        for name, relative in self.raw.get("data", {}).items():
+            try:
+                self.data[name] = read_table(self.base / relative)
+            except DataFileError as exc:
+                self.r.error(("data", name), str(exc))
+                self.data[name] = ()
+
+    def slots(self) -> dict[str, Slot]:
+        result = {}
+        for name, spec in self.raw.get("slots", {}).items():
+            at: Path_ = ("slots", name)
+            kind = spec["type"]
+            values = [str(v) for v in spec.get("values", [])]
+            if "values_from" in spec:
+                values += self._values_from(spec["values_from"], (*at, "values_from"))
+            if kind == "enum" and not values:
+                self.r.error(at, f"enum slot '{name}' needs 'values' or 'values_from'", key=True)
+                continue
+            try:
+                parser = build_slot_type(kind, values=tuple(dict.fromkeys(values)),
+                                         synonyms=spec.get("synonyms"), pattern=spec.get("pattern"))
+            except ValueError as exc:
+                self.r.error(at, f"slot '{name}': {exc}", key=True)
+                continue
+            mentions = tuple(p for i, src in enumerate(spec.get("mentions", []))
+                             if (p := self._regex(src, (*at, "mentions", i))) is not None)
+            on_fail = spec.get("on_fail")
+            if on_fail is not None:
+                self._ref("state", on_fail, self.state_names, (*at, "on_fail"))
+            result[name] = Slot(
+                name=name, kind=kind, parser=parser, values=tuple(values), mentions=mentions,
+                minimum=spec.get("min"), maximum=spec.get("max"), after=spec.get("after"),
+                prompt=self.response(spec["prompt"], (*at, "prompt")) if "prompt" in spec else None,
+                reprompt=(self.response(spec["reprompt"], (*at, "reprompt"))
+                          if "reprompt" in spec else None),
+                max_attempts=spec.get("max_attempts", self.raw.get("settings", {}).get(
+                    "max_attempts", 3)),
+                on_fail=on_fail,
+            )
+        return result
+
+    def _values_from(self, ref: str, at: Path_) -> list[str]:
+        table, column = ref.split(".", 1)
+        if not self._ref("data table", table, set(self.data), at):
+            return []
+        rows = self.data[table]
+        if rows and column not in columns_of(rows):
+            self.r.error(at, f"table '{table}' has no column '{column}'"
+                             f"{did_you_mean(column, columns_of(rows))}")
+            return []
+        return [str(row[column]) for row in rows if row.get(column) not in (None, "")]
+
+    def _regex(self, source: str, at: Path_) -> re.Pattern[str] | None:
+        try:
+            return re.compile(source, re.IGNORECASE)
+        except re.error as exc:
+            self.r.error(at, f"invalid regex: {exc.msg} (at character {(exc.pos or 0) + 1})")
+            return None
+
+    def _patterns(self, spec: Mapping[str, Any], at: Path_) -> tuple[re.Pattern[str], ...]:
+        """An item's `patterns` plus one whole-word pattern for its `keywords`."""
+        patterns = [p for i, src in enumerate(spec.get("patterns", []))
+                    if (p := self._regex(src, (*at, "patterns", i))) is not None]
+        keywords = [k.strip() for k in spec.get("keywords", []) if k.strip()]
+        if keywords:
+            words = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in keywords)
+            patterns.append(re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE))
+        return tuple(patterns)
+
+    def intents(self) -> dict[str, Intent]:
+        result = {}
+        for name, spec in self.raw.get("intents", {}).items():
+            at: Path_ = ("intents", name)
+            patterns = self._patterns(spec, at)
+            for i, slot in enumerate(spec.get("slots", [])):
+                self._ref("slot", slot, self.slot_names, (*at, "slots", i))
+            if not patterns and not spec.get("examples"):
+                self.r.warning(at, f"intent '{name}' has no patterns, keywords or examples, "
+                                   "so only the LLM router can choose it", key=True)
+            result[name] = Intent(name, patterns, tuple(spec.get("examples", [])),
+                                  tuple(spec.get("slots", [])))
+        return result
+
+    def knowledge(self) -> tuple[KnowledgeEntry, ...]:
+        entries = []
+        seen: set[str] = set()
+        for i, spec in enumerate(self.raw.get("knowledge", [])):
+            at: Path_ = ("knowledge", i)
+            if spec["id"] in seen:
+                self.r.error((*at, "id"), f"duplicate knowledge id '{spec['id']}'")
+            seen.add(spec["id"])
+            entries.append(KnowledgeEntry(spec["id"], tuple(spec["questions"]),
+                                          self.response(spec["answer"], (*at, "answer")),
+                                          self._patterns(spec, at)))
+        return tuple(entries)
+
+    def actions(self, specs: list[Any], at: Path_) -> tuple[Action, ...]:
+        result: list[Action] = []
+        for i, spec in enumerate(specs):
+            action_at: Path_ = (*at, i)
+            if "lookup" in spec:
+                lookup = self._lookup(spec, action_at)
+                if lookup is not None:
+                    result.append(lookup)
+            elif "set" in spec:
+                values = {
+                    name: (self.template(value, (*action_at, "set", name))
+                           if isinstance(value, str) and "{" in value else value)
+                    for name, value in spec["set"].items()
+                }
+                result.append(SetSlots(values))
+            elif "clear" in spec:
+                names = spec["clear"]
+                if names == "all":
+                    result.append(ClearSlots(None))
+                else:
+                    for j, name in enumerate(names):
+                        self._ref("slot", name, self.variables, (*action_at, "clear", j))
+                    result.append(ClearSlots(tuple(names)))
+            else:
+                try:
+                    function = action_mod.import_python_action(spec["python"], self.base)
+                except action_mod.ActionImportError as exc:
+                    self.r.error((*action_at, "python"), str(exc))
+                    continue
+                result.append(CallPython(spec["python"], function))
+        return tuple(result)
+
+    def _lookup(self, spec: Mapping[str, Any], at: Path_) -> Lookup | None:
+        table = spec["lookup"]
+        if not self._ref("data table", table, set(self.data), (*at, "lookup")):
+            return None
+        columns = columns_of(self.data[table])
+        where = (self.expression(spec["where"], (*at, "where"), columns)
+                 if "where" in spec else None)
+        sort = spec.get("sort")
+        descending = bool(sort and sort.startswith("-"))
+        sort_column = sort.lstrip("-") if sort else None
+        if sort_column and columns and sort_column not in columns:
+            self.r.error((*at, "sort"), f"table '{table}' has no column '{sort_column}'"
+                                        f"{did_you_mean(sort_column, columns)}")
+        return Lookup(table, spec["as"], where, sort_column, descending, spec.get("limit"),
+                      spec.get("one", False))
+
+    def transition(self, spec: Any, source: str | None, intent: str | None, at: Path_
+                   ) -> Transition:
+        self._next_id += 1
+        if isinstance(spec, str):
+            self._ref("state", spec, self.state_names, at)
+            return Transition(self._next_id, source, intent, target=spec)
+        target = spec.get("goto")
+        if target is not None:
+            self._ref("state", target, self.state_names, (*at, "goto"))
+        if target is not None and spec.get("return"):
+            self.r.error(at, "a transition has either 'goto' or 'return: true', not both")
+        return Transition(
+            id=self._next_id, source=source, intent=intent, target=target,
+            back=bool(spec.get("return")), remember=bool(spec.get("remember")),
+            when=self.expression(spec["when"], (*at, "when")) if "when" in spec else None,
+            actions=self.actions(spec.get("do", []), (*at, "do")),
+            say=self.response(spec["say"], (*at, "say")) if "say" in spec else None,
+        )
+
+    def state(self, name: str, spec: Mapping[str, Any]) -> State:
+        at: Path_ = ("states", name)
+        collect = []
+        for i, item in enumerate(spec.get("collect", [])):
+            item_at: Path_ = (*at, "collect", i)
+            if isinstance(item, str):
+                item = {"slot": item}
+            if not self._ref("slot", item["slot"], self.slot_names, item_at):
+                continue
+            if item.get("on_fail") is not None:
+                self._ref("state", item["on_fail"], self.state_names, (*item_at, "on_fail"))
+            collect.append(CollectStep(
+                slot=item["slot"],
+                prompt=self.response(item["prompt"], (*item_at, "prompt")) if "prompt" in item
+                else None,
+                reprompt=self.response(item["reprompt"], (*item_at, "reprompt"))
+                if "reprompt" in item else None,
+                max_attempts=item.get("max_attempts"), on_fail=item.get("on_fail"),
+            ))
+        transitions = []
+        for intent, body in spec.get("on", {}).items():
+            on_at: Path_ = (*at, "on", intent)
+            self._ref("intent", intent, self.intent_names, on_at, key=True)
+            bodies = body if isinstance(body, list) else [body]
+            for i, one in enumerate(bodies):
+                one_at = (*on_at, i) if isinstance(body, list) else on_at
+                transitions.append(self.transition(one, name, intent, one_at))
+        next_spec = spec.get("next")
+        nexts: list[Transition] = []
+        if isinstance(next_spec, str):
+            nexts.append(self.transition(next_spec, name, None, (*at, "next")))
+        elif isinstance(next_spec, list):
+            nexts = [self.transition(item, name, None, (*at, "next", i))
+                     for i, item in enumerate(next_spec)]
+        return State(
+            name=name,
+            intro=self.response(spec["intro"], (*at, "intro")) if "intro" in spec else None,
+            collect=tuple(collect),
+            actions=self.actions(spec.get("do", []), (*at, "do")),
+            say=self.response(spec["say"], (*at, "say")) if "say" in spec else None,
+            transitions=tuple(transitions),
+            next=tuple(nexts),
+            prompt=self.template(spec["prompt"], (*at, "prompt")) if "prompt" in spec else None,
+            fallback=(self.response(spec["fallback"], (*at, "fallback"))
+                      if "fallback" in spec else None),
+            final=bool(spec.get("final", False)),
+        )
+
+    def global_transitions(self) -> tuple[Transition, ...]:
+        result = []
+        for i, spec in enumerate(self.raw.get("global", [])):
+            at: Path_ = ("global", i)
+            self._ref("intent", spec["intent"], self.intent_names, (*at, "intent"))
+            result.append(self.transition(spec, None, spec["intent"], at))
+        return tuple(result)
+
+    def messages(self) -> Messages:
+        given = self.raw.get("messages", {})
+        built = {
+            key: self.response(given[key], ("messages", key)) if key in given
+            else Response((Template(default),))
+            for key, default in DEFAULT_MESSAGES.items()
+        }
+        return Messages(**built)
+
+    def build(self) -> Flow:
+        self.load_data()
+        self._ref("state", self.raw["start"], self.state_names, ("start",))
+        slots = self.slots()
+        intents = self.intents()
+        states = {name: self.state(name, spec) for name, spec in self.raw["states"].items()}
+        llm = self.raw.get("llm", {})
+        return Flow(
+            name=self.raw["flow"], path=str(self.path), start=self.raw["start"], states=states,
+            intents=intents, slots=slots, global_transitions=self.global_transitions(),
+            knowledge=self.knowledge(), data=self.data, messages=self.messages(),
+            settings=Settings(**self.raw.get("settings", {})),
+            llm=LLMSettings(
+                model=llm.get("model"),
+                system=self.template(llm["system"], ("llm", "system")) if "system" in llm else None,
+                temperature=llm.get("temperature"), max_tokens=llm.get("max_tokens"),
+                base_url=llm.get("base_url"),
+            ),
+            description=self.raw.get("description", ""),
+        )

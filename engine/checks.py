@@ -1,0 +1,61 @@
+"""Whole-flow checks that need the compiled flow: reachability, dead ends and
+intents whose patterns shadow another intent's examples."""
+
+from __future__ import annotations
+
+from engine.diagnostics import Reporter
+from engine.flow import Flow
+
+
+def _targets(flow: Flow, state_name: str) -> set[str]:
+    state = flow.states[state_name]
+    found = {t.target for t in (*state.transitions, *state.next) if t.target}
+    for step in state.collect:
+        on_fail = step.on_fail or flow.slots[step.slot].on_fail
+        if on_fail:
+            found.add(on_fail)
+    return found
+
+
+def reachable_states(flow: Flow) -> set[str]:
+    """States reachable from the start, through state, global and give-up transitions."""
+    global_targets = {t.target for t in flow.global_transitions if t.target}
+    seen: set[str] = set()
+    todo = [flow.start, *global_targets]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in flow.states:
+            continue
+        seen.add(name)
+        todo.extend(_targets(flow, name))
+    return seen
+
+
+def check_graph(flow: Flow, reporter: Reporter) -> None:
+    reachable = reachable_states(flow)
+    for name, state in flow.states.items():
+        if name not in reachable:
+            reporter.error(("states", name), f"state '{name}' is unreachable: no transition "
+                                             f"leads to it from '{flow.start}'", key=True)
+        if not state.final and not state.transitions and not state.next:
+            reporter.error(("states", name), f"state '{name}' has no way out: give it 'on', "
+                                             "'next', or 'final: true'", key=True)
+
+
+def check_shadowing(flow: Flow, reporter: Reporter) -> None:
+    """Warn when a pattern of one intent matches an example of another: the
+    rule tier would route that example to the wrong intent."""
+    for intent in flow.intents.values():
+        for other in flow.intents.values():
+            if other.name == intent.name:
+                continue
+            for i, example in enumerate(other.examples):
+                for pattern in intent.patterns:
+                    if pattern.search(example):
+                        reporter.warning(
+                            ("intents", other.name, "examples", i),
+                            f"example \"{example}\" of intent '{other.name}' is matched by a "
+                            f"pattern of intent '{intent.name}' ({pattern.pattern!r}), "
+                            f"which takes precedence",
+                        )
+                        break

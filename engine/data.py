@@ -1,0 +1,99 @@
+"""Data tables a flow names under `data:`: CSV, JSON or YAML files beside the flow.
+
+Tables are read once at load time into tuples of plain dicts, so lookups at run
+time touch no files. CSV cells become int, float or None where they look like it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.flow import Row
+
+_INT = re.compile(r"^-?\d+$")
+_FLOAT = re.compile(r"^-?\d+\.\d*$|^-?\.\d+$")
+
+
+class DataFileError(Exception):
+    """A data file is missing or malformed; the message says how."""
+
+
+def _cell(text: str) -> Any:
+    value = text.strip()
+    if value == "":
+        return None
+    if _INT.match(value):
+        return int(value)
+    if _FLOAT.match(value):
+        return float(value)
+    return value
+
+
+def _read_csv(text: str) -> tuple[Row, ...]:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataFileError("the CSV file is empty") from None
+    columns = [c.strip() for c in header]
+    if not all(columns) or len(set(columns)) != len(columns):
+        raise DataFileError("the CSV header needs unique, non-empty column names")
+    rows = []
+    for number, record in enumerate(reader, start=2):
+        if not record:
+            continue
+        if len(record) != len(columns):
+            raise DataFileError(
+                f"CSV line {number} has {len(record)} fields, the header has {len(columns)}"
+            )
+        rows.append({c: _cell(v) for c, v in zip(columns, record, strict=True)})
+    return tuple(rows)
+
+
+def _check_records(data: Any) -> tuple[Row, ...]:
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise DataFileError("the file must hold a list of records (objects)")
+    return tuple(data)
+
+
+def read_table(path: Path) -> tuple[Row, ...]:
+    """Read one table; raises DataFileError with a one-line reason."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataFileError(f"data file not found: {path}") from None
+    except IsADirectoryError:
+        raise DataFileError(f"data file is a directory: {path}") from None
+    except UnicodeDecodeError:
+        raise DataFileError(f"data file is not UTF-8 text: {path}") from None
+    except OSError as exc:
+        raise DataFileError(f"cannot read data file {path}: {exc.strerror}") from None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return _read_csv(text)
+        if suffix == ".json":
+            return _check_records(json.loads(text))
+        return _check_records(yaml.safe_load(text))
+    except csv.Error as exc:
+        raise DataFileError(f"malformed CSV in {path.name}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise DataFileError(
+            f"malformed JSON in {path.name}: {exc.msg} (line {exc.lineno})"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise DataFileError(f"malformed YAML in {path.name}: {exc}") from None
+
+
+def columns_of(rows: tuple[Row, ...]) -> frozenset[str]:
+    names: set[str] = set()
+    for row in rows:
+        names.update(row)
+    return frozenset(names)

@@ -1,0 +1,435 @@
+"""One turn of one session, step by step.
+
+A Dialogue lives for a single turn: it reads the compiled flow through the
+Engine, changes only its own Session, and collects replies, events and a trace
+that become the TurnResult.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from engine.actions import run_actions
+from engine.errors import ActionError, TemplateError
+from engine.flow import CollectStep, Response, Slot, State, Transition
+from engine.llm.base import KnowledgeSnippet, LLMReply, ReplyRequest, RouteRequest
+from engine.machine import NEXT_EVENT, intent_event
+from engine.replies import Reply, render_response
+from engine.result import TurnResult
+from engine.routing import KnowledgeHit, Match
+from engine.session import Session
+from engine.templates import Template
+from engine.text import normalise
+
+if TYPE_CHECKING:
+    from engine.turn import Engine
+
+MAX_HOPS = 25  # states passed through in one turn before we call it a loop
+MAX_STACK = 10
+_QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how|is|are|do|does|"
+                       r"can|could|would|will|should)\b", re.IGNORECASE)
+
+
+class Dialogue:
+    def __init__(self, engine: Engine, session: Session, text: str | None) -> None:
+        self.engine = engine
+        self.flow = engine.flow
+        self.session = session
+        self.raw = text
+        self.text = ""
+        self.replies: list[Reply] = []
+        self.events: list[dict[str, Any]] = []
+        self.trace: list[str] = []
+        self.actions: list[str] = []
+        self.intent: str | None = None
+        self.route = "fallback"
+        self.confidence = 0.0
+        self.llm: dict[str, Any] | None = None
+        self._today = engine.today()
+
+    # ---- results -----------------------------------------------------------
+
+    def result(self) -> TurnResult:
+        session = self.session
+        bot_text = "\n".join(r.text for r in self.replies)
+        if self.raw is not None:
+            session.history.append(["user", self.text])
+        if bot_text:
+            session.history.append(["bot", bot_text])
+        keep = self.flow.settings.history_turns * 2
+        if len(session.history) > keep:
+            del session.history[: len(session.history) - keep]
+        return TurnResult(
+            user=self.raw, replies=self.replies, state=session.state, slots=dict(session.slots),
+            intent=self.intent, route=self.route, confidence=self.confidence,
+            actions=self.actions, events=self.events, trace=self.trace, llm=self.llm,
+            ended=session.ended,
+        )
+
+    def _context(self) -> dict[str, Any]:
+        slots = self.session.slots
+        return {**slots, "slots": slots, "user": self.text, "state": self.session.state}
+
+    def say(self, response: Response | None, extra: dict[str, Any] | None = None) -> None:
+        if response is None:
+            return
+        context = self._context()
+        if extra:
+            context.update(extra)
+        try:
+            self.replies.append(render_response(response, context, self.session.turns))
+        except TemplateError as exc:
+            self._error(str(exc))
+
+    def render_notice(self) -> str:
+        return render_response(self.flow.messages.llm_off, self._context(), 0).text
+
+    def _error(self, message: str) -> None:
+        self.events.append({"type": "error", "message": message})
+        self.trace.append(f"error: {message}")
+
+    # ---- the turn ----------------------------------------------------------
+
+    def begin(self) -> None:
+        self.session.ended = False
+        self.trace.append(f"start in '{self.flow.start}'")
+        self._arrive(self.flow.start)
+        self._settle()
+
+    def run(self) -> None:
+        session = self.session
+        if session.ended:  # a finished conversation starts over
+            self._restart()
+        session.turns += 1
+        raw = self.raw or ""
+        limit = self.engine.max_input_chars
+        if len(raw) > limit * 4 or len(normalise(raw[: limit * 4])) > limit:
+            self.events.append({"type": "input_too_long", "length": len(raw), "limit": limit})
+            self.trace.append(f"input of {len(raw)} characters is over the limit of {limit}")
+            self.say(self.flow.messages.too_long, {"length": len(raw), "limit": limit})
+            self._reask()
+            return
+        self.text = normalise(raw)
+        if not self.text:
+            self.trace.append("empty input")
+            self.say(self.flow.messages.empty)
+            self._reask()
+            return
+        try:
+            self._route_and_step()
+        except (ActionError, TemplateError) as exc:
+            self._error(str(exc))
+            self.say(self._fallback_response())
+
+    def _restart(self) -> None:
+        self.session.slots.clear()
+        self.session.stack.clear()
+        self.session.ended = False
+        self.trace.append("conversation had ended: starting over")
+        self._arrive(self.flow.start)
+
+    def _route_and_step(self) -> None:
+        state_name = self.session.state
+        router = self.engine.router
+        match = router.match_rules(state_name, self.text)
+        if match is not None:
+            self._take_intent(match)
+            return
+        if self._fill_from_answer():
+            return
+        match = router.match_examples(state_name, self.text)
+        if match is not None:
+            self._take_intent(match)
+            return
+        hit = router.match_knowledge_rules(self.text) or router.match_knowledge(
+            self.text, self.flow.settings.knowledge_threshold)
+        if hit is not None:
+            self._answer_knowledge(hit)
+            return
+        if self.session.pending and not _QUESTION.search(self.text):
+            self._invalid_answer(self.session.pending, None)
+            return
+        match = self._llm_route()
+        if match is not None:
+            self._take_intent(match)
+            return
+        self._open_ended()
+
+    # ---- slots ---------------------------------------------------------------
+
+    def _fill_from_answer(self) -> bool:
+        """Fill the pending slot from the whole message, and any collected slot it mentions."""
+        state = self.flow.states[self.session.state]
+        pending = self.session.pending
+        answered = False
+        if pending is not None:
+            slot = self.flow.slots[pending]
+            value = self._mention(slot) if slot.mentions else None
+            if value is None:
+                value = slot.parser.parse(self.text, self._today)
+            if value is not None:
+                error = self._invalid_reason(slot, value)
+                if error is not None:
+                    self._invalid_answer(pending, error)
+                    return True
+                self._set_slot(slot, value, "answer")
+                answered = True
+        mentioned = self._extract([s.slot for s in state.collect if s.slot != pending])
+        if not (answered or mentioned):
+            return False
+        self.route, self.confidence = "rule", 1.0
+        self.trace.append("slot answer: " + ", ".join(
+            f"{e['slot']}={e['value']!r}" for e in self.events if e["type"].startswith("slot_")))
+        self._settle()
+        return True
+
+    def _mention(self, slot: Slot) -> Any:
+        for pattern in slot.mentions:
+            found = pattern.search(self.text)
+            if found:
+                value = slot.parser.parse(found.group(1) if pattern.groups else found.group(0),
+                                          self._today)
+                if value is not None:
+                    return value
+        return None
+
+    def _extract(self, names: list[str] | tuple[str, ...]) -> bool:
+        """Fill slots mentioned in the message; True if any changed."""
+        changed = False
+        for name in dict.fromkeys(names):
+            slot = self.flow.slots[name]
+            value = self._mention(slot)
+            if value is None:
+                value = slot.parser.extract(self.text, self._today)
+            if value is None:
+                continue
+            reason = self._invalid_reason(slot, value)
+            if reason is not None:
+                self.events.append({"type": "slot_invalid", "slot": name, "value": value,
+                                    "reason": reason})
+                continue
+            changed = self._set_slot(slot, value, "mention") or changed
+        return changed
+
+    def _invalid_reason(self, slot: Slot, value: Any) -> str | None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if slot.minimum is not None and value < slot.minimum:
+                return f"must be at least {slot.minimum:g}"
+            if slot.maximum is not None and value > slot.maximum:
+                return f"must be at most {slot.maximum:g}"
+        if slot.kind == "date" and slot.after is not None and isinstance(value, str):
+            earliest = self._today.isoformat()
+            if slot.after == "today" and value < earliest:
+                return "must not be in the past"
+            if slot.after == "tomorrow" and value <= earliest:
+                return "must be tomorrow or later"
+        return None
+
+    def _set_slot(self, slot: Slot, value: Any, how: str) -> bool:
+        if self.session.pending == slot.name:
+            self.session.pending = None
+            self.session.attempts = 0
+        slots = self.session.slots
+        old = slots.get(slot.name)
+        if old == value:
+            return False
+        kind = "slot_filled" if old is None else "slot_corrected"
+        event: dict[str, Any] = {"type": kind, "slot": slot.name, "value": value, "by": how}
+        if old is not None:
+            event["previous"] = old
+        self.events.append(event)
+        slots[slot.name] = value
+        return True
+
+    def _invalid_answer(self, name: str, reason: str | None) -> None:
+        session = self.session
+        slot = self.flow.slots[name]
+        step = self._collect_step(name)
+        session.attempts += 1
+        self.events.append({"type": "slot_invalid", "slot": name, "reason": reason or "not understood",
+                            "attempt": session.attempts})
+        self.trace.append(f"invalid answer for '{name}' ({reason or 'not understood'}), "
+                          f"attempt {session.attempts}")
+        limit = (step.max_attempts if step and step.max_attempts else slot.max_attempts)
+        if session.attempts >= limit:
+            on_fail = (step.on_fail if step else None) or slot.on_fail
+            session.attempts = 0
+            if on_fail:
+                self.events.append({"type": "slot_gave_up", "slot": name, "goto": on_fail})
+                self.trace.append(f"gave up on '{name}' after {limit} attempts: go to '{on_fail}'")
+                self._arrive(on_fail)
+                self._settle()
+                return
+        reprompt = (step.reprompt if step else None) or slot.reprompt
+        if reprompt is None:
+            self.say(self.flow.messages.invalid, {"error": reason})
+            reprompt = (step.prompt if step else None) or slot.prompt
+        self.say(reprompt or self._default_prompt(name), {"error": reason})
+
+    def _collect_step(self, name: str) -> CollectStep | None:
+        state = self.flow.states[self.session.state]
+        return next((s for s in state.collect if s.slot == name), None)
+
+    # ---- states --------------------------------------------------------------
+
+    def _arrive(self, name: str) -> None:
+        session = self.session
+        session.state = name
+        session.pending = None
+        session.attempts = 0
+        self.trace.append(f"enter '{name}'")
+        self.say(self.flow.states[name].intro)
+
+    def _settle(self) -> None:
+        """Continue the current state: ask for a missing slot, or finish it and
+        follow its `next` exits until a state waits for the user."""
+        for _ in range(MAX_HOPS):
+            state = self.flow.states[self.session.state]
+            missing = next((s for s in state.collect if self.session.slots.get(s.slot) is None),
+                           None)
+            if missing is not None:
+                self._ask(missing)
+                return
+            self.session.pending = None
+            self._run(state.actions)
+            self.say(state.say)
+            if state.final:
+                self.session.ended = True
+                self.events.append({"type": "ended", "state": state.name})
+                return
+            if not state.next:
+                return
+            dest, fired = self.engine.machine.fire(state.name, NEXT_EVENT, {"slots": self.session.slots})
+            if fired is None:
+                return
+            self._apply(fired)
+            self.trace.append(f"next: '{state.name}' -> '{dest}'")
+            self._arrive(dest)
+        self._error(f"the flow passed through {MAX_HOPS} states without waiting for the user")
+
+    def _ask(self, step: CollectStep) -> None:
+        slot = self.flow.slots[step.slot]
+        self.session.pending = step.slot
+        self.say(step.prompt or slot.prompt or self._default_prompt(step.slot))
+
+    def _default_prompt(self, name: str) -> Response:
+        return Response((Template(f"What is the {name.replace('_', ' ')}?"),))
+
+    def _reask(self) -> None:
+        pending = self.session.pending
+        if pending is not None:
+            step = self._collect_step(pending)
+            slot = self.flow.slots[pending]
+            self.say((step.prompt if step else None) or slot.prompt or self._default_prompt(pending))
+
+    def _run(self, actions: tuple[Any, ...]) -> None:
+        if actions:
+            self.actions.extend(run_actions(actions, self.flow.data, self.session.slots,
+                                            {"user": self.text, "state": self.session.state}))
+
+    def _apply(self, transition: Transition) -> None:
+        self._run(transition.actions)
+        self.say(transition.say)
+
+    # ---- intents -------------------------------------------------------------
+
+    def _take_intent(self, match: Match) -> None:
+        session = self.session
+        self.intent, self.route, self.confidence = match.intent, match.tier, match.confidence
+        self.trace.append(f"intent '{match.intent}' by {match.tier} ({match.why}, "
+                          f"confidence {match.confidence})")
+        state = self.flow.states[session.state]
+        self._extract([*self.flow.intents[match.intent].slots, *(s.slot for s in state.collect)])
+        source = session.state
+        dest, fired = self.engine.machine.fire(source, intent_event(match.intent),
+                                               {"slots": session.slots})
+        if fired is None:
+            self.events.append({"type": "no_transition", "intent": match.intent})
+            self.trace.append(f"no transition for '{match.intent}' from '{source}' "
+                              "(conditions did not hold)")
+            self.say(self._fallback_response())
+            self._reask()
+            return
+        self._apply(fired)
+        if fired.remember:
+            session.stack.append(source)
+            del session.stack[:-MAX_STACK]
+        if fired.back:
+            target = session.stack.pop() if session.stack else self.flow.start
+            self.trace.append(f"return to '{target}'")
+            session.state = target
+            self._settle()
+        elif fired.target is not None:
+            self.trace.append(f"transition '{source}' -> '{dest}'")
+            self._arrive(dest)
+            self._settle()
+        elif fired.source is None:  # a global digression: answer, then resume
+            self.events.append({"type": "digression", "intent": match.intent})
+            self._reask()
+        else:
+            self._settle()
+
+    def _answer_knowledge(self, hit: KnowledgeHit) -> None:
+        self.route = "rule" if hit.why.startswith("pattern") else "example"
+        self.confidence = hit.score
+        self.events.append({"type": "knowledge", "id": hit.entry.id})
+        self.trace.append(f"knowledge '{hit.entry.id}' ({hit.why}, score {hit.score})")
+        self.say(hit.entry.answer)
+        self._reask()
+
+    def _llm_route(self) -> Match | None:
+        provider = self.engine.provider
+        if not provider.enabled:
+            return None
+        state = self.session.state
+        allowed = tuple(self.engine.router.allowed_intents(state))
+        routed = provider.route(RouteRequest(self.flow.name, state, self.text, allowed))
+        if routed is None or routed.intent not in allowed:
+            return None
+        return Match(routed.intent, "llm", routed.confidence, "LLM router")
+
+    def _open_ended(self) -> None:
+        state = self.flow.states[self.session.state]
+        reply = self.engine.provider.reply(self._reply_request(state))
+        if reply is not None and reply.text.strip():
+            self._record_llm(reply)
+            self.route = "llm" if reply.source == "llm" else "fallback"
+            self.confidence = 0.0 if reply.source == "llm" else 0.5
+            self.trace.append(f"open-ended: answered by {reply.provider} ({reply.source})")
+            self.replies.append(Reply(reply.text.strip()))
+        else:
+            if reply is not None:
+                self._record_llm(reply)
+            self.trace.append("nothing matched: fallback reply")
+            self.say(self._fallback_response())
+        self._reask()
+
+    def _record_llm(self, reply: LLMReply) -> None:
+        self.llm = {"provider": reply.provider, "model": reply.model,
+                    "prompt_tokens": reply.prompt_tokens,
+                    "completion_tokens": reply.completion_tokens,
+                    "latency_ms": reply.latency_ms, "source": reply.source}
+        if reply.error:
+            self.llm["error"] = reply.error
+
+    def _reply_request(self, state: State) -> ReplyRequest:
+        router = self.engine.router
+        context = self._context()
+        hits = [h for h in [router.match_knowledge(self.text, 0.4)] if h is not None]
+        snippets = tuple(
+            KnowledgeSnippet(h.entry.id, h.why, render_response(h.entry.answer, context, 0).text,
+                             h.score) for h in hits)
+        system = self.flow.llm.system
+        return ReplyRequest(
+            flow=self.flow.name, state=state.name, user=self.text,
+            system=system.render(context) if system else None,
+            state_prompt=state.prompt.render(context) if state.prompt else None,
+            knowledge=snippets,
+            history=tuple((role, text) for role, text in self.session.history),
+            slots=dict(self.session.slots),
+        )
+
+    def _fallback_response(self) -> Response:
+        state = self.flow.states[self.session.state]
+        return state.fallback or self.flow.messages.fallback

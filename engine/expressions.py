@@ -1,0 +1,512 @@
+"""The condition language of flow files: `when:` transitions and `where:` lookup filters.
+
+Source text is tokenized and parsed by hand (never Python's eval or ast), then compiled
+into nested closures, because a `where:` filter runs once per data row. Evaluation
+never raises: missing names are None, mismatched types compare False and bad
+arithmetic gives None, so a half-filled set of slots cannot crash a conversation.
+Dotted names only enter Mappings and only whitelisted functions can be called, so an
+expression cannot reach Python attributes.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+from engine.errors import ExpressionError, did_you_mean
+
+Scope = Mapping[str, object]
+_Fn = Callable[[Scope], object]
+
+# Bounds both parser recursion and closure depth, well below Python's recursion limit.
+MAX_DEPTH = 50
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<num>[0-9]+(?:\.[0-9]+)?)(?![A-Za-z0-9_.])
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<op>==|!=|<=|>=|[<>+\-*/%()\[\],.])
+  | (?P<end>\Z))""", re.VERBOSE | re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_WORD = re.compile(r"[A-Za-z0-9_.]+")
+_KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null"})
+_LITERALS: dict[str, object] = {"true": True, "false": False, "null": None}
+_PYTHON_LITERALS = {"True": "true", "False": "false", "None": "null"}
+_MISTAKES = {"&&": "use 'and' instead of '&&'", "||": "use 'or' instead of '||'",
+             "!": "use 'not' instead of '!'", "=": "use '==' to compare"}
+
+
+class _Token(NamedTuple):
+    kind: str  # "num", "str", "name", "kw", "op" or "end"
+    text: str
+    value: object
+    offset: int
+
+
+def _tokenize(source: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    pos = 0
+    while True:
+        match = _TOKEN.match(source, pos)
+        if match is None:
+            raise _bad_character(source, len(source) - len(source[pos:].lstrip()))
+        kind = match.lastgroup or "end"
+        start, text = match.start(kind), match.group(kind)
+        if kind == "name" and text in _KEYWORDS:
+            kind = "kw"
+        tokens.append(_Token(kind, text, _token_value(kind, text, start), start))
+        if kind == "end":
+            return tokens
+        pos = match.end()
+
+
+def _token_value(kind: str, text: str, start: int) -> object:
+    if kind == "num":
+        try:
+            return float(text) if "." in text else int(text)
+        except ValueError:  # more digits than int() agrees to convert
+            raise ExpressionError("number is too long", start) from None
+    if kind == "str":
+        for escape in _ESCAPE.finditer(text, 1, len(text) - 1):
+            # Only quotes and backslash escape: a silently kept '\d' would hide a typo.
+            if escape.group(1) not in "\\'\"":
+                raise ExpressionError(f"invalid escape '{escape.group()}': only \\\\, \\' and "
+                                      "\\\" are allowed", start + escape.start())
+        return _ESCAPE.sub(r"\1", text[1:-1])
+    if kind == "name" and text in _PYTHON_LITERALS:
+        raise ExpressionError(f"use '{_PYTHON_LITERALS[text]}' instead of '{text}'", start)
+    return text
+
+
+def _bad_character(source: str, i: int) -> ExpressionError:
+    char = source[i]
+    if char in "'\"":
+        return ExpressionError("unterminated string", i)
+    if char in "0123456789":
+        word = _WORD.match(source, i)
+        return ExpressionError(f"invalid number '{word.group() if word else char}'", i)
+    for mistake, message in _MISTAKES.items():
+        if source.startswith(mistake, i):
+            return ExpressionError(message, i)
+    return ExpressionError(f"unexpected character {char!r}", i)
+
+
+# ---- value semantics ---------------------------------------------------------------
+
+_NUM, _STR = 1, 2
+_KINDS: dict[type, int] = {int: _NUM, float: _NUM, str: _STR, bool: 0, type(None): 0}
+
+
+def _kind(value: object) -> int:
+    """_NUM or _STR for values that order and add within their kind, else 0 (bool too)."""
+    kind = _KINDS.get(type(value))
+    if kind is None:  # other types and subclasses such as IntEnum or StrEnum members
+        if isinstance(value, bool):
+            return 0
+        return _NUM if isinstance(value, int | float) else _STR if isinstance(value, str) else 0
+    return kind
+
+
+def _eq(a: object, b: object) -> bool:
+    if type(a) is type(b):
+        return (a == b) is True
+    kind = _kind(a)
+    return kind != 0 and kind == _kind(b) and (a == b) is True
+
+
+def _ordering(op: Callable[[Any, Any], Any]) -> Callable[[object, object], bool]:
+    def compare(a: object, b: object) -> bool:
+        kind = _kind(a)
+        return kind != 0 and kind == _kind(b) and op(a, b) is True
+    return compare
+
+
+def _in(a: object, b: object) -> bool:
+    if isinstance(b, str):
+        return isinstance(a, str) and a in b
+    if isinstance(b, list | tuple | set | frozenset):
+        return any(_eq(a, item) for item in b)
+    return False
+
+
+def _arithmetic(op: Callable[[Any, Any], object], strings: bool = False
+                ) -> Callable[[object, object], object]:
+    def apply(a: object, b: object) -> object:
+        kind = _kind(a)
+        if kind != _kind(b) or not (kind == _NUM or (strings and kind == _STR)):
+            return None
+        try:
+            return op(a, b)
+        except ArithmeticError:  # division by zero, overflow
+            return None
+    return apply
+
+
+_COMPARISONS: dict[str, Callable[[object, object], object]] = {
+    "==": _eq, "!=": lambda a, b: not _eq(a, b), "<": _ordering(operator.lt),
+    "<=": _ordering(operator.le), ">": _ordering(operator.gt), ">=": _ordering(operator.ge),
+    "in": _in, "not in": lambda a, b: not _in(a, b)}
+_ARITHMETIC: dict[str, Callable[[object, object], object]] = {
+    "+": _arithmetic(operator.add, strings=True), "-": _arithmetic(operator.sub),
+    "*": _arithmetic(operator.mul), "/": _arithmetic(operator.truediv),
+    "%": _arithmetic(operator.mod)}
+
+
+def _negate(a: Any) -> object:
+    return -a if _kind(a) == _NUM else None
+
+
+# ---- functions: each returns None for input it cannot handle -----------------------
+
+def _local_today() -> date:
+    return date.today()
+
+
+def _contains(haystack: object, needle: object) -> object:
+    if isinstance(haystack, str):
+        return needle.casefold() in haystack.casefold() if isinstance(needle, str) else None
+    return _in(needle, haystack) if isinstance(haystack, list | tuple | set | frozenset) else None
+
+
+def _extreme(pick: Callable[[Any], object]) -> Callable[..., object]:
+    def extreme(*args: object) -> object:
+        values: Sequence[object] = args
+        if len(args) == 1 and isinstance(args[0], list | tuple):
+            values = args[0]  # min(prices) over a list
+        kinds = {_kind(v) for v in values}
+        return pick(values) if len(kinds) == 1 and 0 not in kinds else None
+    return extreme
+
+
+def _round(x: Any, ndigits: object = None) -> object:
+    if _kind(x) != _NUM or not (ndigits is None or type(ndigits) is int):
+        return None
+    return round(x, ndigits)
+
+
+def _int(x: object) -> object:
+    if isinstance(x, str):
+        try:
+            return int(x)
+        except ValueError:  # "3.5"
+            return int(float(x))
+    return int(x) if isinstance(x, int | float) else None
+
+
+def _str(x: object) -> object:
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    return str(x) if _kind(x) else None  # str() of other objects would show Python internals
+
+
+def _days_until(when: object) -> object:
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    if isinstance(when, datetime):
+        when = when.date()
+    # date objects come straight from YAML data files, which parse unquoted dates.
+    return (when - _local_today()).days if isinstance(when, date) else None
+
+
+class _Function(NamedTuple):
+    impl: Callable[..., object]
+    min_args: int
+    max_args: int | None  # None: any number
+    pure: bool = True  # pure calls on constants are computed once, at compile time
+
+
+def _strings(fn: Callable[[str, str], object]) -> _Function:
+    return _Function(lambda s, t: fn(s, t) if isinstance(s, str) and isinstance(t, str)
+                     else None, 2, 2)
+
+
+_FUNCTIONS: dict[str, _Function] = {
+    "len": _Function(lambda x: len(x) if isinstance(
+        x, str | list | tuple | set | frozenset | Mapping) else None, 1, 1),
+    "lower": _Function(lambda s: s.lower() if isinstance(s, str) else None, 1, 1),
+    "upper": _Function(lambda s: s.upper() if isinstance(s, str) else None, 1, 1),
+    "contains": _Function(_contains, 2, 2),
+    "startswith": _strings(str.startswith),
+    "endswith": _strings(str.endswith),
+    "abs": _Function(lambda x: abs(x) if _kind(x) == _NUM else None, 1, 1),
+    "min": _Function(_extreme(min), 1, None),
+    "max": _Function(_extreme(max), 1, None),
+    "round": _Function(_round, 1, 2),
+    "int": _Function(_int, 1, 1),
+    "float": _Function(lambda x: float(x) if isinstance(x, str | int | float) else None, 1, 1),
+    "str": _Function(_str, 1, 1),
+    "today": _Function(lambda: _local_today().isoformat(), 0, 0, pure=False),
+    "days_until": _Function(_days_until, 1, 1, pure=False),
+}
+# int('abc'), round(inf), float(10**400): caught once around every call.
+_CALL_ERRORS = (TypeError, ValueError, ArithmeticError)
+
+
+def _arity(fn: _Function) -> str:
+    if fn.max_args is None:
+        return f"at least {fn.min_args} argument" + ("s" if fn.min_args != 1 else "")
+    if fn.min_args != fn.max_args:
+        return f"{fn.min_args} or {fn.max_args} arguments"
+    return {0: "no arguments", 1: "1 argument"}.get(fn.min_args, f"{fn.min_args} arguments")
+
+
+# ---- parser and compiler -----------------------------------------------------------
+
+class _Node(NamedTuple):
+    fn: _Fn
+    depth: int
+    const: bool = False
+    value: object = None
+
+
+def _path(root: str, rest: tuple[str, ...]) -> _Fn:
+    if not rest:
+        return lambda scope: scope.get(root)
+
+    def lookup(scope: Scope) -> object:
+        value = scope.get(root)
+        for key in rest:
+            # Only Mappings are entered, so attributes of other objects stay out of reach.
+            if not (type(value) is dict or isinstance(value, Mapping)):
+                return None
+            value = value.get(key)
+        return value
+    return lookup
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.tokens = _tokenize(source)
+        self.pos = 0
+        self.nesting = 0
+        self.names: set[tuple[str, ...]] = set()
+
+    def at(self, kind: str, *texts: str) -> bool:
+        token = self.tokens[self.pos]
+        return token.kind == kind and (not texts or token.text in texts)
+
+    def take(self) -> _Token:
+        token = self.tokens[self.pos]
+        self.pos += token.kind != "end"
+        return token
+
+    def fail(self, message: str) -> ExpressionError:
+        return ExpressionError(message, self.tokens[self.pos].offset)
+
+    def unexpected(self) -> ExpressionError:
+        token = self.tokens[self.pos]
+        if token.kind == "end":
+            return self.fail("unexpected end of expression")
+        return self.fail(f"unexpected string {token.text}" if token.kind == "str"
+                         else f"unexpected '{token.text}'")
+
+    def make(self, fn: _Fn, children: Sequence[_Node], offset: int, pure: bool = True) -> _Node:
+        depth = 1 + max((c.depth for c in children), default=0)
+        if depth > MAX_DEPTH:
+            raise ExpressionError("expression is nested too deeply", offset)
+        if not (pure and all(c.const for c in children)):
+            return _Node(fn, depth)
+        value = fn({})
+        # A list keeps its builder so that each evaluation hands out a fresh list.
+        return _Node(fn if isinstance(value, list) else lambda _: value, depth, True, value)
+
+    def unary(self, op: Callable[[object], object], node: _Node, offset: int) -> _Node:
+        inner = node.fn
+        return self.make(lambda scope: op(inner(scope)), (node,), offset)
+
+    def binary(self, op: Callable[[object, object], object], left: _Node, right: _Node,
+               offset: int) -> _Node:
+        lf, rf, constant = left.fn, right.fn, right.value
+        if right.const:  # spares a call per row for the common "price <= 30000"
+            return self.make(lambda scope: op(lf(scope), constant), (left, right), offset)
+        return self.make(lambda scope: op(lf(scope), rf(scope)), (left, right), offset)
+
+    def parse(self) -> _Node:
+        if self.at("end"):
+            raise self.fail("empty expression")
+        node = self.expression()
+        if not self.at("end"):
+            raise self.unexpected()
+        return node
+
+    def expression(self) -> _Node:
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise self.fail("expression is nested too deeply")
+        node = self.logical("or")
+        self.nesting -= 1
+        return node
+
+    def logical(self, word: str) -> _Node:
+        offset = self.tokens[self.pos].offset
+        operand = (lambda: self.logical("and")) if word == "or" else self.negation
+        operands = [operand()]
+        while self.at("kw", word):
+            self.take()
+            operands.append(operand())
+        if len(operands) == 1:
+            return operands[0]
+        fns, combine = tuple(o.fn for o in operands), all if word == "and" else any
+        return self.make(lambda scope: combine(f(scope) for f in fns), operands, offset)
+
+    def prefixed(self, kind: str, text: str, op: Callable[[object], object],
+                 operand: Callable[[], _Node]) -> _Node:
+        offsets = []
+        while self.at(kind, text):
+            offsets.append(self.take().offset)
+        node = operand()
+        for offset in reversed(offsets):
+            node = self.unary(op, node, offset)
+        return node
+
+    def negation(self) -> _Node:
+        return self.prefixed("kw", "not", operator.not_, self.comparison)
+
+    def comparison_operator(self) -> str | None:
+        if self.at("op", "==", "!=", "<", "<=", ">", ">=") or self.at("kw", "in"):
+            return self.take().text
+        if not self.at("kw", "not"):
+            return None
+        self.take()
+        if not self.at("kw", "in"):
+            raise self.fail("expected 'in' after 'not'")
+        self.take()
+        return "not in"
+
+    def comparison(self) -> _Node:
+        left = self.arithmetic()
+        offset = self.tokens[self.pos].offset
+        op = self.comparison_operator()
+        if op is None:
+            return left
+        right = self.arithmetic()
+        if self.at("op", "==", "!=", "<", "<=", ">", ">=") or self.at("kw", "in", "not"):
+            raise self.fail("comparisons cannot be chained: combine them with 'and'")
+        items = right.value
+        if (op.endswith("in") and right.const and isinstance(items, list)
+                and all(type(i) is str for i in items)):
+            strings, negate = frozenset(items), op == "not in"
+
+            def among(a: object, _: object) -> bool:  # hashed lookup for "x in ['a', 'b']"
+                return (isinstance(a, str) and a in strings) is not negate
+            return self.binary(among, left, right, offset)
+        return self.binary(_COMPARISONS[op], left, right, offset)
+
+    def arithmetic(self, level: int = 0) -> _Node:
+        ops = (("+", "-"), ("*", "/", "%"))[level]
+
+        def operand() -> _Node:
+            if level == 0:
+                return self.arithmetic(1)
+            return self.prefixed("op", "-", _negate, self.primary)
+        node = operand()
+        while self.at("op", *ops):
+            token = self.take()
+            node = self.binary(_ARITHMETIC[token.text], node, operand(), token.offset)
+        return node
+
+    def primary(self) -> _Node:
+        token = self.tokens[self.pos]
+        if token.kind in ("num", "str") or (token.kind == "kw" and token.text in _LITERALS):
+            self.take()
+            value = _LITERALS.get(token.text) if token.kind == "kw" else token.value
+            return _Node(lambda _: value, 1, True, value)
+        if self.at("op", "("):
+            self.take()
+            node = self.expression()
+            if not self.at("op", ")"):
+                raise self.fail("expected ')'")
+            self.take()
+            return node
+        if self.at("op", "["):
+            self.take()
+            items = self.items("]")
+            fns = tuple(i.fn for i in items)
+            return self.make(lambda scope: [f(scope) for f in fns], items, token.offset)
+        if token.kind == "name":
+            return self.name()
+        raise self.unexpected()
+
+    def items(self, close: str) -> list[_Node]:
+        """Comma-separated expressions up to `close`; a trailing comma suits multi-line YAML."""
+        items: list[_Node] = []
+        while not self.at("op", close):
+            items.append(self.expression())
+            if not self.at("op", ","):
+                break
+            self.take()
+        if not self.at("op", close):
+            raise self.fail(f"expected ',' or '{close}'")
+        self.take()
+        return items
+
+    def name(self) -> _Node:
+        start = self.take()
+        parts = [start.text]
+        while self.at("op", "."):
+            self.take()
+            if not (self.at("name") or self.at("kw")):
+                raise self.fail("expected a name after '.'")
+            parts.append(self.take().text)
+        if self.at("op", "("):
+            if len(parts) > 1:
+                raise self.fail("only built-in functions can be called")
+            return self.call(start)
+        self.names.add(tuple(parts))
+        return _Node(_path(parts[0], tuple(parts[1:])), 1)
+
+    def call(self, name: _Token) -> _Node:
+        function = _FUNCTIONS.get(name.text)
+        if function is None:
+            raise ExpressionError(f"unknown function '{name.text}'"
+                                  + did_you_mean(name.text, _FUNCTIONS), name.offset)
+        self.take()
+        args = self.items(")")
+        most = len(args) if function.max_args is None else function.max_args
+        if not function.min_args <= len(args) <= most:
+            raise ExpressionError(
+                f"{name.text}() takes {_arity(function)}, got {len(args)}", name.offset)
+        impl, fns = function.impl, tuple(a.fn for a in args)
+
+        def call(scope: Scope) -> object:
+            try:
+                return impl(*[f(scope) for f in fns])
+            except _CALL_ERRORS:
+                return None
+        return self.make(call, args, name.offset, function.pure)
+
+
+class Expression:
+    """A compiled condition; evaluating it never raises."""
+
+    __slots__ = ("_fn", "names", "source")
+
+    def __init__(self, source: str, names: frozenset[tuple[str, ...]], fn: _Fn) -> None:
+        self.source = source
+        self.names = names
+        self._fn = fn
+
+    def evaluate(self, scope: Mapping[str, object]) -> object:
+        try:
+            return self._fn(scope)
+        except Exception:  # last resort for exotic scope objects (a broken __eq__ or Mapping)
+            return None
+
+    def test(self, scope: Mapping[str, object]) -> bool:
+        try:
+            return bool(self._fn(scope))
+        except Exception:
+            return False
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+
+def compile_expression(source: str) -> Expression:
+    """Parse and compile `source`; raises ExpressionError pointing at the offending character."""
+    parser = _Parser(source)
+    node = parser.parse()
+    return Expression(source, frozenset(parser.names), node.fn)

@@ -1,0 +1,58 @@
+"""`Engine.handle(session, text) -> TurnResult`: the one place that wires a turn.
+
+normalise -> route (rules, slot answers, examples, knowledge, LLM router) ->
+step (the shared machine fires one event) -> act -> respond (templates, or an
+open-ended answer from the provider, else the state's fallback).
+
+Each TurnResult says why it went where it went: which intent, by which tier,
+with what confidence, which slots changed and which actions ran.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+
+from engine.dialogue import Dialogue
+from engine.flow import Flow
+from engine.llm.base import LLMProvider
+from engine.llm.offline import OfflineProvider
+from engine.machine import FlowMachine
+from engine.result import TurnResult
+from engine.routing import Router
+from engine.session import Session
+
+class Engine:
+    """Everything shared by the sessions of one flow; cheap to call per turn."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        provider: LLMProvider | None = None,
+        today: Callable[[], datetime.date] = datetime.date.today,
+        max_input_chars: int | None = None,
+    ) -> None:
+        self.flow = flow
+        self.provider: LLMProvider = provider or OfflineProvider()
+        self.router = Router(flow)
+        self.machine = FlowMachine(flow)
+        self.today = today
+        self.max_input_chars = max_input_chars or flow.settings.max_input_chars
+
+    def new_session(self, session_id: str | None = None) -> Session:
+        return Session(state=self.flow.start, id=session_id)
+
+    def start(self, session: Session) -> TurnResult:
+        """Open the conversation: enter the start state and say its greeting."""
+        dialogue = Dialogue(self, session, None)
+        dialogue.begin()
+        result = dialogue.result()
+        if not self.provider.enabled:
+            result.notices.append(dialogue.render_notice())
+        return result
+
+    def handle(self, session: Session, text: str) -> TurnResult:
+        """Handle one user message; mutates `session` and says what happened."""
+        dialogue = Dialogue(self, session, text)
+        dialogue.run()
+        return dialogue.result()
