@@ -364,11 +364,10 @@ class Dialogue:
             self.trace.append(f"transition '{source}' -> '{dest}'")
             self._arrive(dest)
             self._settle()
-        elif fired.source is None:  # a global digression: answer, then resume
-            self.events.append({"type": "digression", "intent": match.intent})
+        else:  # no target: answer and stay, re-asking a pending question
+            if fired.source is None:
+                self.events.append({"type": "digression", "intent": match.intent})
             self._reask()
-        else:
-            self._settle()
 
     def _answer_knowledge(self, hit: KnowledgeHit) -> None:
         self.route = "rule" if hit.why.startswith("pattern") else "example"

@@ -21,7 +21,7 @@ from engine.errors import ExpressionError, did_you_mean
 Scope = Mapping[str, object]
 _Fn = Callable[[Scope], object]
 
-# Bounds both parser recursion and closure depth, well below Python's recursion limit.
+# Bounds parser recursion and closure depth, well below Python's recursion limit.
 MAX_DEPTH = 50
 
 _TOKEN = re.compile(r"""\s*(?:
@@ -31,12 +31,11 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<op>==|!=|<=|>=|[<>+\-*/%()\[\],.])
   | (?P<end>\Z))""", re.VERBOSE | re.DOTALL)
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
-_WORD = re.compile(r"[A-Za-z0-9_.]+")
 _KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null"})
 _LITERALS: dict[str, object] = {"true": True, "false": False, "null": None}
-_PYTHON_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _MISTAKES = {"&&": "use 'and' instead of '&&'", "||": "use 'or' instead of '||'",
              "!": "use 'not' instead of '!'", "=": "use '==' to compare"}
+_COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=")
 
 
 class _Token(NamedTuple):
@@ -55,30 +54,25 @@ def _tokenize(source: str) -> list[_Token]:
             raise _bad_character(source, len(source) - len(source[pos:].lstrip()))
         kind = match.lastgroup or "end"
         start, text = match.start(kind), match.group(kind)
-        if kind == "name" and text in _KEYWORDS:
+        value: object = text
+        if kind == "num":
+            try:
+                value = float(text) if "." in text else int(text)
+            except ValueError:  # more digits than int() agrees to convert
+                raise ExpressionError("number is too long", start) from None
+        elif kind == "str":
+            for escape in _ESCAPE.finditer(text, 1, len(text) - 1):
+                # Only quotes and backslash escape: silently keeping '\d' would hide a typo.
+                if escape.group(1) not in "\\'\"":
+                    raise ExpressionError(f"invalid escape '{escape.group()}': only \\\\, \\' "
+                                          "and \\\" are allowed", start + escape.start())
+            value = _ESCAPE.sub(r"\1", text[1:-1])
+        elif kind == "name" and text in _KEYWORDS:
             kind = "kw"
-        tokens.append(_Token(kind, text, _token_value(kind, text, start), start))
+        tokens.append(_Token(kind, text, value, start))
         if kind == "end":
             return tokens
         pos = match.end()
-
-
-def _token_value(kind: str, text: str, start: int) -> object:
-    if kind == "num":
-        try:
-            return float(text) if "." in text else int(text)
-        except ValueError:  # more digits than int() agrees to convert
-            raise ExpressionError("number is too long", start) from None
-    if kind == "str":
-        for escape in _ESCAPE.finditer(text, 1, len(text) - 1):
-            # Only quotes and backslash escape: a silently kept '\d' would hide a typo.
-            if escape.group(1) not in "\\'\"":
-                raise ExpressionError(f"invalid escape '{escape.group()}': only \\\\, \\' and "
-                                      "\\\" are allowed", start + escape.start())
-        return _ESCAPE.sub(r"\1", text[1:-1])
-    if kind == "name" and text in _PYTHON_LITERALS:
-        raise ExpressionError(f"use '{_PYTHON_LITERALS[text]}' instead of '{text}'", start)
-    return text
 
 
 def _bad_character(source: str, i: int) -> ExpressionError:
@@ -86,8 +80,7 @@ def _bad_character(source: str, i: int) -> ExpressionError:
     if char in "'\"":
         return ExpressionError("unterminated string", i)
     if char in "0123456789":
-        word = _WORD.match(source, i)
-        return ExpressionError(f"invalid number '{word.group() if word else char}'", i)
+        return ExpressionError("invalid number", i)
     for mistake, message in _MISTAKES.items():
         if source.startswith(mistake, i):
             return ExpressionError(message, i)
@@ -103,7 +96,7 @@ _KINDS: dict[type, int] = {int: _NUM, float: _NUM, str: _STR, bool: 0, type(None
 def _kind(value: object) -> int:
     """_NUM or _STR for values that order and add within their kind, else 0 (bool too)."""
     kind = _KINDS.get(type(value))
-    if kind is None:  # other types and subclasses such as IntEnum or StrEnum members
+    if kind is None:  # other types, and subclasses such as IntEnum or StrEnum members
         if isinstance(value, bool):
             return 0
         return _NUM if isinstance(value, int | float) else _STR if isinstance(value, str) else 0
@@ -127,9 +120,7 @@ def _ordering(op: Callable[[Any, Any], Any]) -> Callable[[object, object], bool]
 def _in(a: object, b: object) -> bool:
     if isinstance(b, str):
         return isinstance(a, str) and a in b
-    if isinstance(b, list | tuple | set | frozenset):
-        return any(_eq(a, item) for item in b)
-    return False
+    return isinstance(b, list | tuple | set | frozenset) and any(_eq(a, item) for item in b)
 
 
 def _arithmetic(op: Callable[[Any, Any], object], strings: bool = False
@@ -145,11 +136,10 @@ def _arithmetic(op: Callable[[Any, Any], object], strings: bool = False
     return apply
 
 
-_COMPARISONS: dict[str, Callable[[object, object], object]] = {
+_OPERATORS: dict[str, Callable[[object, object], object]] = {
     "==": _eq, "!=": lambda a, b: not _eq(a, b), "<": _ordering(operator.lt),
     "<=": _ordering(operator.le), ">": _ordering(operator.gt), ">=": _ordering(operator.ge),
-    "in": _in, "not in": lambda a, b: not _in(a, b)}
-_ARITHMETIC: dict[str, Callable[[object, object], object]] = {
+    "in": _in, "not in": lambda a, b: not _in(a, b),
     "+": _arithmetic(operator.add, strings=True), "-": _arithmetic(operator.sub),
     "*": _arithmetic(operator.mul), "/": _arithmetic(operator.truediv),
     "%": _arithmetic(operator.mod)}
@@ -159,9 +149,9 @@ def _negate(a: Any) -> object:
     return -a if _kind(a) == _NUM else None
 
 
-# ---- functions: each returns None for input it cannot handle -----------------------
+# ---- functions: each gives None for input it cannot handle -------------------------
 
-def _local_today() -> date:
+def _local_today() -> date:  # one place for tests to pin the date
     return date.today()
 
 
@@ -175,16 +165,10 @@ def _extreme(pick: Callable[[Any], object]) -> Callable[..., object]:
     def extreme(*args: object) -> object:
         values: Sequence[object] = args
         if len(args) == 1 and isinstance(args[0], list | tuple):
-            values = args[0]  # min(prices) over a list
+            values = args[0]  # min(prices) over one list
         kinds = {_kind(v) for v in values}
         return pick(values) if len(kinds) == 1 and 0 not in kinds else None
     return extreme
-
-
-def _round(x: Any, ndigits: object = None) -> object:
-    if _kind(x) != _NUM or not (ndigits is None or type(ndigits) is int):
-        return None
-    return round(x, ndigits)
 
 
 def _int(x: object) -> object:
@@ -234,23 +218,16 @@ _FUNCTIONS: dict[str, _Function] = {
     "abs": _Function(lambda x: abs(x) if _kind(x) == _NUM else None, 1, 1),
     "min": _Function(_extreme(min), 1, None),
     "max": _Function(_extreme(max), 1, None),
-    "round": _Function(_round, 1, 2),
+    "round": _Function(lambda x, n=None: round(x, n) if _kind(x) == _NUM and (
+        n is None or type(n) is int) else None, 1, 2),
     "int": _Function(_int, 1, 1),
     "float": _Function(lambda x: float(x) if isinstance(x, str | int | float) else None, 1, 1),
     "str": _Function(_str, 1, 1),
     "today": _Function(lambda: _local_today().isoformat(), 0, 0, pure=False),
     "days_until": _Function(_days_until, 1, 1, pure=False),
 }
-# int('abc'), round(inf), float(10**400): caught once around every call.
+# int('abc'), round(inf), float(10**400): caught once, around every call.
 _CALL_ERRORS = (TypeError, ValueError, ArithmeticError)
-
-
-def _arity(fn: _Function) -> str:
-    if fn.max_args is None:
-        return f"at least {fn.min_args} argument" + ("s" if fn.min_args != 1 else "")
-    if fn.min_args != fn.max_args:
-        return f"{fn.min_args} or {fn.max_args} arguments"
-    return {0: "no arguments", 1: "1 argument"}.get(fn.min_args, f"{fn.min_args} arguments")
 
 
 # ---- parser and compiler -----------------------------------------------------------
@@ -278,10 +255,11 @@ def _path(root: str, rest: tuple[str, ...]) -> _Fn:
 
 
 class _Parser:
+    """Recursive descent, one method per precedence level, building closures as it goes."""
+
     def __init__(self, source: str) -> None:
         self.tokens = _tokenize(source)
-        self.pos = 0
-        self.nesting = 0
+        self.pos = self.nesting = 0
         self.names: set[tuple[str, ...]] = set()
 
     def at(self, kind: str, *texts: str) -> bool:
@@ -293,15 +271,19 @@ class _Parser:
         self.pos += token.kind != "end"
         return token
 
-    def fail(self, message: str) -> ExpressionError:
-        return ExpressionError(message, self.tokens[self.pos].offset)
+    def expect(self, kind: str, text: str, message: str) -> None:
+        if not self.at(kind, text):
+            raise self.fail(message)
+        self.take()
 
-    def unexpected(self) -> ExpressionError:
+    def fail(self, message: str = "") -> ExpressionError:
+        """An error at the current token; by default, that the token was unexpected."""
         token = self.tokens[self.pos]
-        if token.kind == "end":
-            return self.fail("unexpected end of expression")
-        return self.fail(f"unexpected string {token.text}" if token.kind == "str"
-                         else f"unexpected '{token.text}'")
+        if not message:
+            message = ("unexpected end of expression" if token.kind == "end" else
+                       f"unexpected string {token.text}" if token.kind == "str" else
+                       f"unexpected '{token.text}'")
+        return ExpressionError(message, token.offset)
 
     def make(self, fn: _Fn, children: Sequence[_Node], offset: int, pure: bool = True) -> _Node:
         depth = 1 + max((c.depth for c in children), default=0)
@@ -313,23 +295,18 @@ class _Parser:
         # A list keeps its builder so that each evaluation hands out a fresh list.
         return _Node(fn if isinstance(value, list) else lambda _: value, depth, True, value)
 
-    def unary(self, op: Callable[[object], object], node: _Node, offset: int) -> _Node:
-        inner = node.fn
-        return self.make(lambda scope: op(inner(scope)), (node,), offset)
-
-    def binary(self, op: Callable[[object, object], object], left: _Node, right: _Node,
-               offset: int) -> _Node:
-        lf, rf, constant = left.fn, right.fn, right.value
+    def binary(self, op: str, left: _Node, right: _Node, offset: int) -> _Node:
+        apply, lf, rf, constant = _OPERATORS[op], left.fn, right.fn, right.value
         if right.const:  # spares a call per row for the common "price <= 30000"
-            return self.make(lambda scope: op(lf(scope), constant), (left, right), offset)
-        return self.make(lambda scope: op(lf(scope), rf(scope)), (left, right), offset)
+            return self.make(lambda scope: apply(lf(scope), constant), (left, right), offset)
+        return self.make(lambda scope: apply(lf(scope), rf(scope)), (left, right), offset)
 
     def parse(self) -> _Node:
         if self.at("end"):
             raise self.fail("empty expression")
         node = self.expression()
         if not self.at("end"):
-            raise self.unexpected()
+            raise self.fail()
         return node
 
     def expression(self) -> _Node:
@@ -342,70 +319,56 @@ class _Parser:
 
     def logical(self, word: str) -> _Node:
         offset = self.tokens[self.pos].offset
-        operand = (lambda: self.logical("and")) if word == "or" else self.negation
-        operands = [operand()]
+        operands = [self.logical("and") if word == "or" else self.negation()]
         while self.at("kw", word):
             self.take()
-            operands.append(operand())
+            operands.append(self.logical("and") if word == "or" else self.negation())
         if len(operands) == 1:
             return operands[0]
         fns, combine = tuple(o.fn for o in operands), all if word == "and" else any
         return self.make(lambda scope: combine(f(scope) for f in fns), operands, offset)
 
-    def prefixed(self, kind: str, text: str, op: Callable[[object], object],
+    def prefixed(self, kind: str, text: str, op: Callable[[Any], object],
                  operand: Callable[[], _Node]) -> _Node:
+        """`not not x` or `- -x`: a run of prefix operators, looped rather than recursed."""
         offsets = []
         while self.at(kind, text):
             offsets.append(self.take().offset)
         node = operand()
         for offset in reversed(offsets):
-            node = self.unary(op, node, offset)
+            inner = node.fn
+            node = self.make(lambda scope, inner=inner: op(inner(scope)), (node,), offset)
         return node
 
     def negation(self) -> _Node:
         return self.prefixed("kw", "not", operator.not_, self.comparison)
 
-    def comparison_operator(self) -> str | None:
-        if self.at("op", "==", "!=", "<", "<=", ">", ">=") or self.at("kw", "in"):
-            return self.take().text
-        if not self.at("kw", "not"):
-            return None
-        self.take()
-        if not self.at("kw", "in"):
-            raise self.fail("expected 'in' after 'not'")
-        self.take()
-        return "not in"
-
     def comparison(self) -> _Node:
         left = self.arithmetic()
         offset = self.tokens[self.pos].offset
-        op = self.comparison_operator()
-        if op is None:
+        if self.at("op", *_COMPARE_OPS) or self.at("kw", "in"):
+            op = self.take().text
+        elif self.at("kw", "not"):
+            self.take()
+            self.expect("kw", "in", "expected 'in' after 'not'")
+            op = "not in"
+        else:
             return left
         right = self.arithmetic()
-        if self.at("op", "==", "!=", "<", "<=", ">", ">=") or self.at("kw", "in", "not"):
+        if self.at("op", *_COMPARE_OPS) or self.at("kw", "in", "not"):
             raise self.fail("comparisons cannot be chained: combine them with 'and'")
-        items = right.value
-        if (op.endswith("in") and right.const and isinstance(items, list)
-                and all(type(i) is str for i in items)):
-            strings, negate = frozenset(items), op == "not in"
-
-            def among(a: object, _: object) -> bool:  # hashed lookup for "x in ['a', 'b']"
-                return (isinstance(a, str) and a in strings) is not negate
-            return self.binary(among, left, right, offset)
-        return self.binary(_COMPARISONS[op], left, right, offset)
+        return self.binary(op, left, right, offset)
 
     def arithmetic(self, level: int = 0) -> _Node:
-        ops = (("+", "-"), ("*", "/", "%"))[level]
-
         def operand() -> _Node:
             if level == 0:
                 return self.arithmetic(1)
             return self.prefixed("op", "-", _negate, self.primary)
+
         node = operand()
-        while self.at("op", *ops):
+        while self.at("op", *(("+", "-"), ("*", "/", "%"))[level]):
             token = self.take()
-            node = self.binary(_ARITHMETIC[token.text], node, operand(), token.offset)
+            node = self.binary(token.text, node, operand(), token.offset)
         return node
 
     def primary(self) -> _Node:
@@ -414,21 +377,19 @@ class _Parser:
             self.take()
             value = _LITERALS.get(token.text) if token.kind == "kw" else token.value
             return _Node(lambda _: value, 1, True, value)
+        if token.kind == "name":
+            return self.name(self.take())
         if self.at("op", "("):
             self.take()
             node = self.expression()
-            if not self.at("op", ")"):
-                raise self.fail("expected ')'")
-            self.take()
+            self.expect("op", ")", "expected ')'")
             return node
-        if self.at("op", "["):
-            self.take()
-            items = self.items("]")
-            fns = tuple(i.fn for i in items)
-            return self.make(lambda scope: [f(scope) for f in fns], items, token.offset)
-        if token.kind == "name":
-            return self.name()
-        raise self.unexpected()
+        if not self.at("op", "["):
+            raise self.fail()
+        self.take()
+        items = self.items("]")
+        fns = tuple(i.fn for i in items)
+        return self.make(lambda scope: [f(scope) for f in fns], items, token.offset)
 
     def items(self, close: str) -> list[_Node]:
         """Comma-separated expressions up to `close`; a trailing comma suits multi-line YAML."""
@@ -438,22 +399,19 @@ class _Parser:
             if not self.at("op", ","):
                 break
             self.take()
-        if not self.at("op", close):
-            raise self.fail(f"expected ',' or '{close}'")
-        self.take()
+        self.expect("op", close, f"expected ',' or '{close}'")
         return items
 
-    def name(self) -> _Node:
-        start = self.take()
+    def name(self, start: _Token) -> _Node:
         parts = [start.text]
         while self.at("op", "."):
             self.take()
             if not (self.at("name") or self.at("kw")):
                 raise self.fail("expected a name after '.'")
             parts.append(self.take().text)
+        if self.at("op", "(") and len(parts) > 1:
+            raise self.fail("only built-in functions can be called")
         if self.at("op", "("):
-            if len(parts) > 1:
-                raise self.fail("only built-in functions can be called")
             return self.call(start)
         self.names.add(tuple(parts))
         return _Node(_path(parts[0], tuple(parts[1:])), 1)
@@ -465,10 +423,12 @@ class _Parser:
                                   + did_you_mean(name.text, _FUNCTIONS), name.offset)
         self.take()
         args = self.items(")")
-        most = len(args) if function.max_args is None else function.max_args
-        if not function.min_args <= len(args) <= most:
-            raise ExpressionError(
-                f"{name.text}() takes {_arity(function)}, got {len(args)}", name.offset)
+        low, high = function.min_args, function.max_args
+        if not low <= len(args) <= (len(args) if high is None else high):
+            count = str(low) if low == high else f"at least {low}" if high is None else (
+                f"{low} or {high}")
+            raise ExpressionError(f"{name.text}() takes {count} argument"
+                                  f"{'' if count.endswith(' 1') or count == '1' else 's'}, got {len(args)}", name.offset)
         impl, fns = function.impl, tuple(a.fn for a in args)
 
         def call(scope: Scope) -> object:

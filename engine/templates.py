@@ -6,6 +6,7 @@ and rendering them should cost nothing.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,15 @@ def _join_natural(values: Any, word: str = "and") -> str:
     return ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
+def _nice_date(value: Any) -> str:
+    """'2026-12-04' -> 'Friday 4 December 2026'; anything else unchanged."""
+    try:
+        day = datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
 _ENV = ImmutableSandboxedEnvironment(
     autoescape=False,
     undefined=jinja2.ChainableUndefined,
@@ -40,6 +50,7 @@ _ENV = ImmutableSandboxedEnvironment(
 )
 _ENV.filters["money"] = _money
 _ENV.filters["join_natural"] = _join_natural
+_ENV.filters["nice_date"] = _nice_date
 
 
 class Template:
