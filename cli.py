@@ -1,7 +1,94 @@
-"""flowbot command line (placeholder until the CLI lands)."""
+"""The `flowbot` command: parse arguments, call the engine, print. Nothing else."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
 
+import click
+
+from engine import Engine, FlowbotError, __version__, check_flow, load_flow
+from engine.console import ChatOptions, run_chat, use_color
+from engine.graph import to_dot, to_mermaid
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Print a FlowbotError as its message (never a traceback) and exit with its code."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except FlowbotError as exc:
+            click.echo(exc.format(), err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="flowbot")
 def main() -> None:
-    raise SystemExit(0)
+    """flowbot: rule-plus-LLM conversational flows written in YAML."""
+
+
+@main.command()
+@click.argument("flow", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per turn.")
+@click.option("--session", "session_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the conversation to FILE after every turn and resume it next time.")
+@click.option("--max-input", type=click.IntRange(min=1), default=None,
+              help="Longest user message accepted, in characters (default: the flow's setting).")
+@reports_errors
+def run(flow: Path, as_json: bool, session_path: Path | None, max_input: int | None) -> None:
+    """Chat with FLOW in the terminal, or read one message per line from a pipe.
+
+    \b
+    Interactive commands: /state /slots /trace /reset /help /quit
+    """
+    engine = Engine(load_flow(flow), max_input_chars=max_input)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not as_json
+    options = ChatOptions(as_json=as_json, session_path=session_path, interactive=interactive,
+                          color=use_color(interactive))
+    run_chat(engine, options)
+
+
+@main.command()
+@click.argument("flows", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+def validate(flows: tuple[Path, ...], strict: bool) -> None:
+    """Check FLOWS and print every problem as FILE:LINE:COL: error|warning: MESSAGE.
+
+    Exit 0 when every flow is valid, 1 when any has an error (or a warning with --strict).
+    """
+    failed = False
+    for path in flows:
+        report = check_flow(path)
+        for diagnostic in report.diagnostics:
+            click.echo(diagnostic.format(), err=True)
+        if report.errors or (strict and report.warnings):
+            failed = True
+        else:
+            click.echo(f"{path}: ok" + (f" ({len(report.warnings)} warnings)"
+                                        if report.warnings else ""))
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("flow", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True, help="Mermaid state diagram or Graphviz DOT.")
+@reports_errors
+def graph(flow: Path, fmt: str) -> None:
+    """Print the state diagram of FLOW as text."""
+    loaded = load_flow(flow)
+    click.echo(to_mermaid(loaded) if fmt == "mermaid" else to_dot(loaded), nl=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,9 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from engine.errors import ExpressionError, did_you_mean
@@ -33,8 +35,11 @@ _TOKEN = re.compile(r"""\s*(?:
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null"})
 _LITERALS: dict[str, object] = {"true": True, "false": False, "null": None}
-_MISTAKES = {"&&": "use 'and' instead of '&&'", "||": "use 'or' instead of '||'",
-             "!": "use 'not' instead of '!'", "=": "use '==' to compare"}
+# What went wrong when no token matches, by the text where matching stopped.
+_FAILURES = {"&&": "use 'and' instead of '&&'", "||": "use 'or' instead of '||'",
+             "!": "use 'not' instead of '!'", "=": "use '==' to compare",
+             "'": "unterminated string", '"': "unterminated string",
+             **dict.fromkeys("0123456789", "invalid number")}
 _COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=")
 
 
@@ -51,7 +56,10 @@ def _tokenize(source: str) -> list[_Token]:
     while True:
         match = _TOKEN.match(source, pos)
         if match is None:
-            raise _bad_character(source, len(source) - len(source[pos:].lstrip()))
+            i = len(source) - len(source[pos:].lstrip())
+            found = next((f for f in _FAILURES if source.startswith(f, i)), None)
+            raise ExpressionError(_FAILURES[found] if found else
+                                  f"unexpected character {source[i]!r}", i)
         kind = match.lastgroup or "end"
         start, text = match.start(kind), match.group(kind)
         value: object = text
@@ -73,18 +81,6 @@ def _tokenize(source: str) -> list[_Token]:
         if kind == "end":
             return tokens
         pos = match.end()
-
-
-def _bad_character(source: str, i: int) -> ExpressionError:
-    char = source[i]
-    if char in "'\"":
-        return ExpressionError("unterminated string", i)
-    if char in "0123456789":
-        return ExpressionError("invalid number", i)
-    for mistake, message in _MISTAKES.items():
-        if source.startswith(mistake, i):
-            return ExpressionError(message, i)
-    return ExpressionError(f"unexpected character {char!r}", i)
 
 
 # ---- value semantics ---------------------------------------------------------------
@@ -145,14 +141,9 @@ _OPERATORS: dict[str, Callable[[object, object], object]] = {
     "%": _arithmetic(operator.mod)}
 
 
-def _negate(a: Any) -> object:
-    return -a if _kind(a) == _NUM else None
-
-
 # ---- functions: each gives None for input it cannot handle -------------------------
 
-def _local_today() -> date:  # one place for tests to pin the date
-    return date.today()
+_today: Callable[[], date] = date.today  # a seam where tests pin the date
 
 
 def _contains(haystack: object, needle: object) -> object:
@@ -163,27 +154,11 @@ def _contains(haystack: object, needle: object) -> object:
 
 def _extreme(pick: Callable[[Any], object]) -> Callable[..., object]:
     def extreme(*args: object) -> object:
-        values: Sequence[object] = args
-        if len(args) == 1 and isinstance(args[0], list | tuple):
-            values = args[0]  # min(prices) over one list
+        # min(prices) takes the least of one list
+        values = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
         kinds = {_kind(v) for v in values}
         return pick(values) if len(kinds) == 1 and 0 not in kinds else None
     return extreme
-
-
-def _int(x: object) -> object:
-    if isinstance(x, str):
-        try:
-            return int(x)
-        except ValueError:  # "3.5"
-            return int(float(x))
-    return int(x) if isinstance(x, int | float) else None
-
-
-def _str(x: object) -> object:
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    return str(x) if _kind(x) else None  # str() of other objects would show Python internals
 
 
 def _days_until(when: object) -> object:
@@ -192,45 +167,45 @@ def _days_until(when: object) -> object:
     if isinstance(when, datetime):
         when = when.date()
     # date objects come straight from YAML data files, which parse unquoted dates.
-    return (when - _local_today()).days if isinstance(when, date) else None
+    return (when - _today()).days if isinstance(when, date) else None
 
 
-class _Function(NamedTuple):
-    impl: Callable[..., object]
-    min_args: int
-    max_args: int | None  # None: any number
-    pure: bool = True  # pure calls on constants are computed once, at compile time
-
-
-def _strings(fn: Callable[[str, str], object]) -> _Function:
-    return _Function(lambda s, t: fn(s, t) if isinstance(s, str) and isinstance(t, str)
-                     else None, 2, 2)
-
-
-_FUNCTIONS: dict[str, _Function] = {
-    "len": _Function(lambda x: len(x) if isinstance(
+# name: (implementation, fewest arguments, most arguments or None for any number)
+_FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
+    "len": (lambda x: len(x) if isinstance(
         x, str | list | tuple | set | frozenset | Mapping) else None, 1, 1),
-    "lower": _Function(lambda s: s.lower() if isinstance(s, str) else None, 1, 1),
-    "upper": _Function(lambda s: s.upper() if isinstance(s, str) else None, 1, 1),
-    "contains": _Function(_contains, 2, 2),
-    "startswith": _strings(str.startswith),
-    "endswith": _strings(str.endswith),
-    "abs": _Function(lambda x: abs(x) if _kind(x) == _NUM else None, 1, 1),
-    "min": _Function(_extreme(min), 1, None),
-    "max": _Function(_extreme(max), 1, None),
-    "round": _Function(lambda x, n=None: round(x, n) if _kind(x) == _NUM and (
+    # Unbound str methods raise TypeError, hence None, for anything but strings.
+    "lower": (str.lower, 1, 1),
+    "upper": (str.upper, 1, 1),
+    "contains": (_contains, 2, 2),
+    "startswith": (str.startswith, 2, 2),
+    "endswith": (str.endswith, 2, 2),
+    "abs": (lambda x: abs(x) if _kind(x) == _NUM else None, 1, 1),
+    "min": (_extreme(min), 1, None),
+    "max": (_extreme(max), 1, None),
+    "round": (lambda x, n=None: round(x, n) if _kind(x) == _NUM and (
         n is None or type(n) is int) else None, 1, 2),
-    "int": _Function(_int, 1, 1),
-    "float": _Function(lambda x: float(x) if isinstance(x, str | int | float) else None, 1, 1),
-    "str": _Function(_str, 1, 1),
-    "today": _Function(lambda: _local_today().isoformat(), 0, 0, pure=False),
-    "days_until": _Function(_days_until, 1, 1, pure=False),
+    # int("3.5") is 3, like int(3.5); digit strings skip float() to keep big numbers exact.
+    "int": (lambda x: (int(x) if x.strip().lstrip("+-").isdigit() else int(float(x)))
+            if isinstance(x, str) else int(x) if isinstance(x, int | float) else None, 1, 1),
+    "float": (lambda x: float(x) if isinstance(x, str | int | float) else None, 1, 1),
+    # Only plain values: str() of other objects would show Python internals.
+    "str": (lambda x: ("true" if x else "false") if isinstance(x, bool)
+            else str(x) if _kind(x) else None, 1, 1),
+    "today": (lambda: _today().isoformat(), 0, 0),
+    "days_until": (_days_until, 1, 1),
 }
+# Calls to the rest are computed once, at compile time, when every argument is a constant.
+_IMPURE = frozenset({"today", "days_until"})
 # int('abc'), round(inf), float(10**400): caught once, around every call.
 _CALL_ERRORS = (TypeError, ValueError, ArithmeticError)
 
 
 # ---- parser and compiler -----------------------------------------------------------
+
+def _apply(op: Callable[[object], object], inner: _Fn, scope: Scope) -> object:
+    return op(inner(scope))
+
 
 class _Node(NamedTuple):
     fn: _Fn
@@ -301,14 +276,6 @@ class _Parser:
             return self.make(lambda scope: apply(lf(scope), constant), (left, right), offset)
         return self.make(lambda scope: apply(lf(scope), rf(scope)), (left, right), offset)
 
-    def parse(self) -> _Node:
-        if self.at("end"):
-            raise self.fail("empty expression")
-        node = self.expression()
-        if not self.at("end"):
-            raise self.fail()
-        return node
-
     def expression(self) -> _Node:
         self.nesting += 1
         if self.nesting > MAX_DEPTH:
@@ -319,10 +286,15 @@ class _Parser:
 
     def logical(self, word: str) -> _Node:
         offset = self.tokens[self.pos].offset
-        operands = [self.logical("and") if word == "or" else self.negation()]
+        def operand() -> _Node:
+            if word == "or":
+                return self.logical("and")
+            return self.prefixed("kw", "not", operator.not_, self.comparison)
+
+        operands = [operand()]
         while self.at("kw", word):
             self.take()
-            operands.append(self.logical("and") if word == "or" else self.negation())
+            operands.append(operand())
         if len(operands) == 1:
             return operands[0]
         fns, combine = tuple(o.fn for o in operands), all if word == "and" else any
@@ -336,12 +308,8 @@ class _Parser:
             offsets.append(self.take().offset)
         node = operand()
         for offset in reversed(offsets):
-            inner = node.fn
-            node = self.make(lambda scope, inner=inner: op(inner(scope)), (node,), offset)
+            node = self.make(partial(_apply, op, node.fn), (node,), offset)
         return node
-
-    def negation(self) -> _Node:
-        return self.prefixed("kw", "not", operator.not_, self.comparison)
 
     def comparison(self) -> _Node:
         left = self.arithmetic()
@@ -363,7 +331,7 @@ class _Parser:
         def operand() -> _Node:
             if level == 0:
                 return self.arithmetic(1)
-            return self.prefixed("op", "-", _negate, self.primary)
+            return self.prefixed("op", "-", partial(_OPERATORS["-"], 0), self.primary)
 
         node = operand()
         while self.at("op", *(("+", "-"), ("*", "/", "%"))[level]):
@@ -417,37 +385,35 @@ class _Parser:
         return _Node(_path(parts[0], tuple(parts[1:])), 1)
 
     def call(self, name: _Token) -> _Node:
-        function = _FUNCTIONS.get(name.text)
-        if function is None:
+        if name.text not in _FUNCTIONS:
             raise ExpressionError(f"unknown function '{name.text}'"
                                   + did_you_mean(name.text, _FUNCTIONS), name.offset)
+        impl, low, high = _FUNCTIONS[name.text]
         self.take()
         args = self.items(")")
-        low, high = function.min_args, function.max_args
         if not low <= len(args) <= (len(args) if high is None else high):
             count = str(low) if low == high else f"at least {low}" if high is None else (
                 f"{low} or {high}")
-            raise ExpressionError(f"{name.text}() takes {count} argument"
-                                  f"{'' if count.endswith(' 1') or count == '1' else 's'}, got {len(args)}", name.offset)
-        impl, fns = function.impl, tuple(a.fn for a in args)
+            plural = "" if count in ("1", "at least 1") else "s"
+            raise ExpressionError(f"{name.text}() takes {count} argument{plural}, got "
+                                  f"{len(args)}", name.offset)
+        fns = tuple(a.fn for a in args)
 
         def call(scope: Scope) -> object:
             try:
                 return impl(*[f(scope) for f in fns])
             except _CALL_ERRORS:
                 return None
-        return self.make(call, args, name.offset, function.pure)
+        return self.make(call, args, name.offset, name.text not in _IMPURE)
 
 
+@dataclass(frozen=True, slots=True)
 class Expression:
     """A compiled condition; evaluating it never raises."""
 
-    __slots__ = ("_fn", "names", "source")
-
-    def __init__(self, source: str, names: frozenset[tuple[str, ...]], fn: _Fn) -> None:
-        self.source = source
-        self.names = names
-        self._fn = fn
+    source: str
+    names: frozenset[tuple[str, ...]]
+    _fn: _Fn = field(repr=False, compare=False)
 
     def evaluate(self, scope: Mapping[str, object]) -> object:
         try:
@@ -461,12 +427,13 @@ class Expression:
         except Exception:
             return False
 
-    def __repr__(self) -> str:
-        return f"Expression({self.source!r})"
-
 
 def compile_expression(source: str) -> Expression:
     """Parse and compile `source`; raises ExpressionError pointing at the offending character."""
     parser = _Parser(source)
-    node = parser.parse()
+    if parser.at("end"):
+        raise parser.fail("empty expression")
+    node = parser.expression()
+    if not parser.at("end"):
+        raise parser.fail()
     return Expression(source, frozenset(parser.names), node.fn)

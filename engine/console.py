@@ -1,0 +1,204 @@
+"""Talking to a flow in a terminal or through a pipe (`flowbot run`).
+
+Three ways to print the same turns: an interactive chat with line editing,
+history, colours and slash commands; plain text, one reply per line, when
+stdin is not a terminal; and JSON lines (`--json`) for programs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from engine.result import TurnResult
+from engine.session import Session, load_session_file, save_session_file
+from engine.turn import Engine
+
+COMMANDS = {
+    "/state": "show the current state and the question the bot is waiting on",
+    "/slots": "show the slots filled so far",
+    "/trace": "explain why the last turn went where it went",
+    "/reset": "forget everything and start the conversation again",
+    "/help": "list these commands",
+    "/quit": "leave (Ctrl-D works too)",
+}
+
+
+@dataclass
+class ChatOptions:
+    as_json: bool = False
+    session_path: Path | None = None
+    interactive: bool = False
+    color: bool = False
+
+
+@dataclass
+class Chat:
+    engine: Engine
+    options: ChatOptions
+    out: IO[str] = field(default_factory=lambda: sys.stdout)
+    session: Session = field(init=False)
+    last: TurnResult | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.session = self._open_session()
+
+    # ---- sessions ------------------------------------------------------------
+
+    def _open_session(self) -> Session:
+        path = self.options.session_path
+        session = load_session_file(path) if path else None
+        if session is not None and session.state not in self.engine.flow.states:
+            self._note(f"the saved session is in state '{session.state}', which this flow "
+                       "no longer has: starting a new conversation")
+            session = None
+        if session is None:
+            session = self.engine.new_session()
+            self._show(self.engine.start(session))
+            self._save(session)
+        else:
+            self._note(f"resumed session {session.id[:8]} in state '{session.state}'")
+            if self.options.as_json:
+                self._emit_json({"user": None, "resumed": True, "state": session.state,
+                                 "slots": session.slots})
+        return session
+
+    def _save(self, session: Session) -> None:
+        if self.options.session_path is not None:
+            save_session_file(session, self.options.session_path)
+
+    # ---- output ----------------------------------------------------------------
+
+    def _style(self, text: str, **style: Any) -> str:
+        return click.style(text, **style) if self.options.color else text
+
+    def _print(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _note(self, text: str) -> None:
+        if self.options.as_json:
+            return
+        self._print(self._style(f"({text})", dim=True))
+
+    def _emit_json(self, data: dict[str, Any]) -> None:
+        self._print(json.dumps(data, ensure_ascii=False, sort_keys=False, default=str))
+
+    def _show(self, result: TurnResult) -> None:
+        self.last = result
+        if self.options.as_json:
+            self._emit_json(result.to_dict())
+            return
+        for notice in result.notices:
+            self._print(self._style(notice, fg="yellow"))
+        prefix = self._style("bot> ", fg="cyan", bold=True) if self.options.interactive else ""
+        for reply in result.replies:
+            self._print(prefix + reply.text)
+            for item in reply.items:
+                subtitle = f" - {item['subtitle']}" if item.get("subtitle") else ""
+                self._print(f"  * {item['title']}{subtitle}")
+            if reply.buttons:
+                self._print("  " + "  ".join(self._style(f"[{b['title']}]", fg="green")
+                                             for b in reply.buttons))
+
+    # ---- commands ----------------------------------------------------------------
+
+    def command(self, line: str) -> bool:
+        """Run a slash command; False means quit."""
+        name = line.split()[0].lower()
+        session = self.session
+        if name in ("/quit", "/exit"):
+            return False
+        if name == "/state":
+            pending = f", waiting for '{session.pending}'" if session.pending else ""
+            self._print(f"state: {session.state}{pending}")
+        elif name == "/slots":
+            self._print(json.dumps(session.slots, indent=2, ensure_ascii=False, default=str))
+        elif name == "/trace":
+            self._print_trace()
+        elif name == "/reset":
+            self.session = self.engine.new_session()
+            self._show(self.engine.start(self.session))
+            self._save(self.session)
+        elif name == "/help":
+            for command, about in COMMANDS.items():
+                self._print(f"{command:<8} {about}")
+        else:
+            self._print(f"unknown command {name}; /help lists the commands")
+        return True
+
+    def _print_trace(self) -> None:
+        last = self.last
+        if last is None:
+            self._print("no turn yet")
+            return
+        self._print(f"intent: {last.intent}  route: {last.route}  confidence: {last.confidence}")
+        for step in last.trace:
+            self._print(f"  - {step}")
+        for action in last.actions:
+            self._print(f"  action: {action}")
+        for event in last.events:
+            self._print(f"  event: {json.dumps(event, ensure_ascii=False, default=str)}")
+
+    # ---- the loop --------------------------------------------------------------------
+
+    def turn(self, text: str) -> TurnResult:
+        result = self.engine.handle(self.session, text)
+        self._save(self.session)
+        self._show(result)
+        return result
+
+    def loop(self, lines: Iterator[str]) -> None:
+        if self.session.ended:
+            return
+        for line in lines:
+            if not self.options.as_json and line.strip().startswith("/"):
+                if not self.command(line.strip()):
+                    return
+                continue
+            if self.turn(line).ended:
+                return
+
+
+def terminal_lines(prompt: str) -> Iterator[str]:
+    """Lines typed at an interactive prompt with editing and history."""
+    from prompt_toolkit import PromptSession  # noqa: PLC0415 - only for interactive use
+    from prompt_toolkit.formatted_text import ANSI  # noqa: PLC0415
+
+    prompt_session: PromptSession[str] = PromptSession()
+    while True:
+        try:
+            yield prompt_session.prompt(ANSI(prompt))
+        except EOFError:
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+def piped_lines(stream: IO[str]) -> Iterator[str]:
+    for line in stream:
+        yield line.rstrip("\r\n")
+
+
+def use_color(interactive: bool) -> bool:
+    return interactive and "NO_COLOR" not in os.environ
+
+
+def run_chat(engine: Engine, options: ChatOptions, lines: Callable[[], Iterator[str]] | None = None,
+             out: IO[str] | None = None) -> None:
+    chat = Chat(engine, options, out or sys.stdout)
+    if lines is not None:
+        chat.loop(lines())
+    elif options.interactive:
+        chat._note("type /help for commands, /quit to leave")
+        you = click.style("you> ", fg="magenta", bold=True) if options.color else "you> "
+        chat.loop(terminal_lines(you))
+    else:
+        chat.loop(piped_lines(sys.stdin))
