@@ -27,12 +27,13 @@ _Fn = Callable[[Scope], object]
 MAX_DEPTH = 50
 
 _TOKEN = re.compile(r"""\s*(?:
-    (?P<num>[0-9]+(?:\.[0-9]+)?)(?![A-Za-z0-9_.])
+    (?P<num>[0-9]{1,100}(?:\.[0-9]+)?)(?![A-Za-z0-9_.])
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<op>==|!=|<=|>=|[<>+\-*/%()\[\],.])
   | (?P<end>\Z))""", re.VERBOSE | re.DOTALL)
-_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+# Other backslashes stay as written, so a Windows path or '\d' survives intact.
+_ESCAPE = re.compile(r"\\([\\'\"])")
 _KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null"})
 _LITERALS: dict[str, object] = {"true": True, "false": False, "null": None}
 # What went wrong when no token matches, by the text where matching stopped.
@@ -41,6 +42,7 @@ _FAILURES = {"&&": "use 'and' instead of '&&'", "||": "use 'or' instead of '||'"
              "'": "unterminated string", '"': "unterminated string",
              **dict.fromkeys("0123456789", "invalid number")}
 _COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=")
+_COLLECTION = (list, tuple, set, frozenset)
 
 
 class _Token(NamedTuple):
@@ -63,17 +65,9 @@ def _tokenize(source: str) -> list[_Token]:
         kind = match.lastgroup or "end"
         start, text = match.start(kind), match.group(kind)
         value: object = text
-        if kind == "num":
-            try:
-                value = float(text) if "." in text else int(text)
-            except ValueError:  # more digits than int() agrees to convert
-                raise ExpressionError("number is too long", start) from None
+        if kind == "num":  # at most 100 digits: int() refuses thousands, and no flow needs them
+            value = float(text) if "." in text else int(text)
         elif kind == "str":
-            for escape in _ESCAPE.finditer(text, 1, len(text) - 1):
-                # Only quotes and backslash escape: silently keeping '\d' would hide a typo.
-                if escape.group(1) not in "\\'\"":
-                    raise ExpressionError(f"invalid escape '{escape.group()}': only \\\\, \\' "
-                                          "and \\\" are allowed", start + escape.start())
             value = _ESCAPE.sub(r"\1", text[1:-1])
         elif kind == "name" and text in _KEYWORDS:
             kind = "kw"
@@ -93,9 +87,8 @@ def _kind(value: object) -> int:
     """_NUM or _STR for values that order and add within their kind, else 0 (bool too)."""
     kind = _KINDS.get(type(value))
     if kind is None:  # other types, and subclasses such as IntEnum or StrEnum members
-        if isinstance(value, bool):
-            return 0
-        return _NUM if isinstance(value, int | float) else _STR if isinstance(value, str) else 0
+        kind = (0 if isinstance(value, bool) else _NUM if isinstance(value, int | float)
+                else _STR if isinstance(value, str) else 0)
     return kind
 
 
@@ -106,50 +99,40 @@ def _eq(a: object, b: object) -> bool:
     return kind != 0 and kind == _kind(b) and (a == b) is True
 
 
-def _ordering(op: Callable[[Any, Any], Any]) -> Callable[[object, object], bool]:
-    def compare(a: object, b: object) -> bool:
+def _typed(op: Callable[[Any, Any], object], kinds: tuple[int, ...], otherwise: object
+           ) -> Callable[[object, object], object]:
+    """`op` for two values of one kind among `kinds`; `otherwise` for mismatches and errors."""
+    def apply(a: object, b: object) -> object:
         kind = _kind(a)
-        return kind != 0 and kind == _kind(b) and op(a, b) is True
-    return compare
+        if kind in kinds and kind == _kind(b):
+            try:
+                return op(a, b)
+            except ArithmeticError:  # division by zero, overflow
+                pass
+        return otherwise
+    return apply
 
 
 def _in(a: object, b: object) -> bool:
     if isinstance(b, str):
         return isinstance(a, str) and a in b
-    return isinstance(b, list | tuple | set | frozenset) and any(_eq(a, item) for item in b)
-
-
-def _arithmetic(op: Callable[[Any, Any], object], strings: bool = False
-                ) -> Callable[[object, object], object]:
-    def apply(a: object, b: object) -> object:
-        kind = _kind(a)
-        if kind != _kind(b) or not (kind == _NUM or (strings and kind == _STR)):
-            return None
-        try:
-            return op(a, b)
-        except ArithmeticError:  # division by zero, overflow
-            return None
-    return apply
+    return isinstance(b, _COLLECTION) and any(_eq(a, item) for item in b)
 
 
 _OPERATORS: dict[str, Callable[[object, object], object]] = {
-    "==": _eq, "!=": lambda a, b: not _eq(a, b), "<": _ordering(operator.lt),
-    "<=": _ordering(operator.le), ">": _ordering(operator.gt), ">=": _ordering(operator.ge),
+    "==": _eq, "!=": lambda a, b: not _eq(a, b),
     "in": _in, "not in": lambda a, b: not _in(a, b),
-    "+": _arithmetic(operator.add, strings=True), "-": _arithmetic(operator.sub),
-    "*": _arithmetic(operator.mul), "/": _arithmetic(operator.truediv),
-    "%": _arithmetic(operator.mod)}
+    **{op: _typed(fn, (_NUM, _STR), False) for op, fn in (
+        ("<", operator.lt), ("<=", operator.le), (">", operator.gt), (">=", operator.ge))},
+    "+": _typed(operator.add, (_NUM, _STR), None),
+    **{op: _typed(fn, (_NUM,), None) for op, fn in (
+        ("-", operator.sub), ("*", operator.mul), ("/", operator.truediv), ("%", operator.mod))},
+}
 
 
 # ---- functions: each gives None for input it cannot handle -------------------------
 
 _today: Callable[[], date] = date.today  # a seam where tests pin the date
-
-
-def _contains(haystack: object, needle: object) -> object:
-    if isinstance(haystack, str):
-        return needle.casefold() in haystack.casefold() if isinstance(needle, str) else None
-    return _in(needle, haystack) if isinstance(haystack, list | tuple | set | frozenset) else None
 
 
 def _extreme(pick: Callable[[Any], object]) -> Callable[..., object]:
@@ -162,22 +145,20 @@ def _extreme(pick: Callable[[Any], object]) -> Callable[..., object]:
 
 
 def _days_until(when: object) -> object:
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when)
-    if isinstance(when, datetime):
-        when = when.date()
     # date objects come straight from YAML data files, which parse unquoted dates.
-    return (when - _today()).days if isinstance(when, date) else None
+    day = datetime.fromisoformat(when) if isinstance(when, str) else when
+    day = day.date() if isinstance(day, datetime) else day
+    return (day - _today()).days if isinstance(day, date) else None
 
 
 # name: (implementation, fewest arguments, most arguments or None for any number)
 _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
-    "len": (lambda x: len(x) if isinstance(
-        x, str | list | tuple | set | frozenset | Mapping) else None, 1, 1),
-    # Unbound str methods raise TypeError, hence None, for anything but strings.
+    "len": (lambda x: len(x) if isinstance(x, (str, Mapping, *_COLLECTION)) else None, 1, 1),
+    # Unbound str methods raise TypeError, hence give None, for anything but strings.
     "lower": (str.lower, 1, 1),
     "upper": (str.upper, 1, 1),
-    "contains": (_contains, 2, 2),
+    "contains": (lambda h, n: str.casefold(n) in str.casefold(h) if isinstance(h, str)
+                 else _in(n, h) if isinstance(h, _COLLECTION) else None, 2, 2),
     "startswith": (str.startswith, 2, 2),
     "endswith": (str.endswith, 2, 2),
     "abs": (lambda x: abs(x) if _kind(x) == _NUM else None, 1, 1),
@@ -215,9 +196,6 @@ class _Node(NamedTuple):
 
 
 def _path(root: str, rest: tuple[str, ...]) -> _Fn:
-    if not rest:
-        return lambda scope: scope.get(root)
-
     def lookup(scope: Scope) -> object:
         value = scope.get(root)
         for key in rest:
@@ -235,15 +213,16 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.tokens = _tokenize(source)
         self.pos = self.nesting = 0
+        self.tok = self.tokens[0]
         self.names: set[tuple[str, ...]] = set()
 
     def at(self, kind: str, *texts: str) -> bool:
-        token = self.tokens[self.pos]
-        return token.kind == kind and (not texts or token.text in texts)
+        return self.tok.kind == kind and (not texts or self.tok.text in texts)
 
     def take(self) -> _Token:
-        token = self.tokens[self.pos]
+        token = self.tok
         self.pos += token.kind != "end"
+        self.tok = self.tokens[self.pos]
         return token
 
     def expect(self, kind: str, text: str, message: str) -> None:
@@ -253,7 +232,7 @@ class _Parser:
 
     def fail(self, message: str = "") -> ExpressionError:
         """An error at the current token; by default, that the token was unexpected."""
-        token = self.tokens[self.pos]
+        token = self.tok
         if not message:
             message = ("unexpected end of expression" if token.kind == "end" else
                        f"unexpected string {token.text}" if token.kind == "str" else
@@ -285,16 +264,13 @@ class _Parser:
         return node
 
     def logical(self, word: str) -> _Node:
-        offset = self.tokens[self.pos].offset
-        def operand() -> _Node:
-            if word == "or":
-                return self.logical("and")
-            return self.prefixed("kw", "not", operator.not_, self.comparison)
-
-        operands = [operand()]
-        while self.at("kw", word):
-            self.take()
-            operands.append(operand())
+        offset = self.tok.offset
+        operands: list[_Node] = []
+        while not operands or self.at("kw", word):
+            if operands:
+                self.take()
+            operands.append(self.logical("and") if word == "or" else
+                            self.prefixed("kw", "not", operator.not_, self.comparison))
         if len(operands) == 1:
             return operands[0]
         fns, combine = tuple(o.fn for o in operands), all if word == "and" else any
@@ -313,7 +289,7 @@ class _Parser:
 
     def comparison(self) -> _Node:
         left = self.arithmetic()
-        offset = self.tokens[self.pos].offset
+        offset = self.tok.offset
         if self.at("op", *_COMPARE_OPS) or self.at("kw", "in"):
             op = self.take().text
         elif self.at("kw", "not"):
@@ -340,7 +316,7 @@ class _Parser:
         return node
 
     def primary(self) -> _Node:
-        token = self.tokens[self.pos]
+        token = self.tok
         if token.kind in ("num", "str") or (token.kind == "kw" and token.text in _LITERALS):
             self.take()
             value = _LITERALS.get(token.text) if token.kind == "kw" else token.value
@@ -370,21 +346,18 @@ class _Parser:
         self.expect("op", close, f"expected ',' or '{close}'")
         return items
 
-    def name(self, start: _Token) -> _Node:
-        parts = [start.text]
+    def name(self, name: _Token) -> _Node:
+        parts = [name.text]
         while self.at("op", "."):
             self.take()
             if not (self.at("name") or self.at("kw")):
                 raise self.fail("expected a name after '.'")
             parts.append(self.take().text)
-        if self.at("op", "(") and len(parts) > 1:
+        if not self.at("op", "("):
+            self.names.add(tuple(parts))
+            return _Node(_path(parts[0], tuple(parts[1:])), 1)
+        if len(parts) > 1:
             raise self.fail("only built-in functions can be called")
-        if self.at("op", "("):
-            return self.call(start)
-        self.names.add(tuple(parts))
-        return _Node(_path(parts[0], tuple(parts[1:])), 1)
-
-    def call(self, name: _Token) -> _Node:
         if name.text not in _FUNCTIONS:
             raise ExpressionError(f"unknown function '{name.text}'"
                                   + did_you_mean(name.text, _FUNCTIONS), name.offset)

@@ -8,6 +8,7 @@ current state (its own `on` intents, then the global ones) are candidates.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -31,29 +32,82 @@ class KnowledgeHit:
     why: str
 
 
-def _similarity(a: str, b: str, **_: object) -> float:
-    # Order-insensitive, but over the whole message: a single shared word in a
-    # long example must not count as a match (token_set_ratio would say 100).
-    return 0.5 * fuzz.token_sort_ratio(a, b) + 0.5 * fuzz.ratio(a, b)
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    "a an the i me my mine you your we our us it its is are am was be been do does did can "
+    "could would will shall should may might to of in on at for with and or but so this that "
+    "these those there here what which who whom how when where why please just some any have "
+    "has had get got im id ive youre dont".split()
+)
+
+
+def _words(text: str) -> list[str]:
+    words = []
+    for word in _WORD.findall(text.lower()):
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]  # a light stem: "suvs" and "suv" are the same word
+        if word not in _STOPWORDS:
+            words.append(word)
+    return words
 
 
 class _ExampleIndex:
+    """Similarity of a message to example utterances, offline and deterministic.
+
+    Mostly word overlap weighted by rarity (so "open" matters more than a word
+    every example shares, and stop words not at all), plus a little character
+    similarity. Unknown words are mapped to a close known word first, so typos
+    still match; words that stay unknown count against the match.
+    """
+
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self.labels = [label for label, _ in pairs]
         self.originals = [text for _, text in pairs]
-        self.choices = [utils.default_process(text) for _, text in pairs]
+        self._chars = [utils.default_process(text) for _, text in pairs]
+        self._words = [frozenset(_words(text)) for _, text in pairs]
+        count = max(len(pairs), 1)
+        frequency: dict[str, int] = {}
+        for words in self._words:
+            for word in words:
+                frequency[word] = frequency.get(word, 0) + 1
+        self._idf = {w: math.log(1 + count / n) for w, n in frequency.items()}
+        self._unknown_weight = math.log(1 + count)
+        self._vocabulary = list(self._idf)
+        self._norms = [math.sqrt(sum(self._idf[w] ** 2 for w in words)) for words in self._words]
+
+    def _known(self, word: str) -> str | None:
+        if word in self._idf:
+            return word
+        if len(word) < 4 or not self._vocabulary:
+            return None
+        close = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80)
+        return close[0] if close else None
 
     def best(self, text: str, cutoff: float) -> tuple[str, float, str] | None:
-        if not self.choices:
+        if not self.labels:
             return None
-        found = process.extractOne(
-            utils.default_process(text), self.choices, scorer=_similarity,
-            processor=None, score_cutoff=cutoff * 100,
-        )
-        if found is None:
+        query: dict[str, float] = {}
+        for word in _words(text):
+            known = self._known(word)
+            if known is None:
+                query[word] = self._unknown_weight
+            else:
+                query[known] = self._idf[known]
+        query_norm = math.sqrt(sum(w * w for w in query.values()))
+        chars = utils.default_process(text)
+        best: tuple[float, int] | None = None
+        for index, words in enumerate(self._words):
+            overlap = 0.0
+            if query_norm and self._norms[index]:
+                shared = sum(query[w] ** 2 for w in words if w in query)
+                overlap = shared / (query_norm * self._norms[index])
+            score = 0.7 * overlap + 0.3 * fuzz.token_sort_ratio(chars, self._chars[index]) / 100
+            if best is None or score > best[0]:
+                best = (score, index)
+        if best is None or best[0] < cutoff:
             return None
-        _, score, index = found
-        return self.labels[index], score / 100, self.originals[index]
+        score, index = best
+        return self.labels[index], score, self.originals[index]
 
 
 class Router:

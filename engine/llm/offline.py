@@ -13,7 +13,7 @@ class OfflineProvider:
     name = "offline"
     model: str | None = None
 
-    def __init__(self, min_score: float = 0.5) -> None:
+    def __init__(self, min_score: float = 0.65) -> None:
         self.min_score = min_score
 
     @property
