@@ -7,6 +7,7 @@ flow) is ever imported; nothing is discovered by walking directories.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 from collections.abc import Callable, Mapping, MutableMapping
@@ -64,10 +65,8 @@ def run_lookup(lookup: Lookup, rows: tuple[Row, ...], slots: Mapping[str, Any]) 
         column = lookup.sort
         present = [r for r in found if r.get(column) is not None]
         missing = [r for r in found if r.get(column) is None]
-        try:
+        with contextlib.suppress(TypeError):  # mixed types in a column: keep the table order
             present.sort(key=lambda row: row[column], reverse=lookup.descending)
-        except TypeError:  # mixed types in a column: keep the table order
-            pass
         found = present + missing
     if lookup.one:
         return found[0] if found else None

@@ -169,8 +169,8 @@ class Chat:
 
 def terminal_lines(prompt: str) -> Iterator[str]:
     """Lines typed at an interactive prompt with editing and history."""
-    from prompt_toolkit import PromptSession  # noqa: PLC0415 - only for interactive use
-    from prompt_toolkit.formatted_text import ANSI  # noqa: PLC0415
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.formatted_text import ANSI
 
     prompt_session: PromptSession[str] = PromptSession()
     while True:

@@ -247,9 +247,10 @@ class Dialogue:
         slot = self.flow.slots[name]
         step = self._collect_step(name)
         session.attempts += 1
-        self.events.append({"type": "slot_invalid", "slot": name, "reason": reason or "not understood",
+        reason = reason or "not understood"
+        self.events.append({"type": "slot_invalid", "slot": name, "reason": reason,
                             "attempt": session.attempts})
-        self.trace.append(f"invalid answer for '{name}' ({reason or 'not understood'}), "
+        self.trace.append(f"invalid answer for '{name}' ({reason}), "
                           f"attempt {session.attempts}")
         limit = (step.max_attempts if step and step.max_attempts else slot.max_attempts)
         if session.attempts >= limit:
@@ -300,7 +301,8 @@ class Dialogue:
                 return
             if not state.next:
                 return
-            dest, fired = self.engine.machine.fire(state.name, NEXT_EVENT, {"slots": self.session.slots})
+            dest, fired = self.engine.machine.fire(state.name, NEXT_EVENT,
+                                                   {"slots": self.session.slots})
             if fired is None:
                 return
             self._apply(fired)
@@ -320,8 +322,8 @@ class Dialogue:
         pending = self.session.pending
         if pending is not None:
             step = self._collect_step(pending)
-            slot = self.flow.slots[pending]
-            self.say((step.prompt if step else None) or slot.prompt or self._default_prompt(pending))
+            prompt = (step.prompt if step else None) or self.flow.slots[pending].prompt
+            self.say(prompt or self._default_prompt(pending))
 
     def _run(self, actions: tuple[Any, ...]) -> None:
         if actions:

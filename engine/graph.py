@@ -60,8 +60,13 @@ def to_dot(flow: Flow) -> str:
     def quote(text: str) -> str:
         return json.dumps(text)
 
-    lines = [f"digraph {quote(flow.name)} {{", "    rankdir=LR;", "    node [shape=box, style=rounded];",
-             '    "__start__" [shape=point];', f"    \"__start__\" -> {quote(flow.start)};"]
+    lines = [
+        f"digraph {quote(flow.name)} {{",
+        "    rankdir=LR;",
+        "    node [shape=box, style=rounded];",
+        '    "__start__" [shape=point];',
+        f'    "__start__" -> {quote(flow.start)};',
+    ]
     for state in flow.states.values():
         if state.final:
             lines.append(f"    {quote(state.name)} [peripheries=2];")

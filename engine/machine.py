@@ -13,7 +13,7 @@ before global ones), so the first whose condition holds wins.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine
 
@@ -46,7 +46,7 @@ def _condition(when: Expression) -> Callable[[EventData], bool]:
 
 def _recorder(transition: Transition) -> Callable[[EventData], None]:
     def record(event: EventData) -> None:
-        event.model.fired = transition
+        cast(Carrier, event.model).fired = transition
 
     return record
 
@@ -66,7 +66,7 @@ class FlowMachine:
         all_states = list(flow.states)
         for transition in flow.transitions:
             event = NEXT_EVENT if transition.intent is None else intent_event(transition.intent)
-            sources = [transition.source] if transition.source else all_states
+            sources: list[Any] = [transition.source] if transition.source else all_states
             # A `return` or a stay-put digression does not move the machine here: the
             # turn moves the session back itself, since the target is only known at run time.
             dest = None if transition.back or transition.target is None else transition.target
@@ -79,7 +79,9 @@ class FlowMachine:
             )
         self._events = self.machine.events
 
-    def fire(self, state: str, event: str, scope: Mapping[str, Any]) -> tuple[str, Transition | None]:
+    def fire(
+        self, state: str, event: str, scope: Mapping[str, Any]
+    ) -> tuple[str, Transition | None]:
         """Fire `event` from `state`: the resulting state and the transition taken, if any."""
         found = self._events.get(event)
         if found is None:

@@ -34,10 +34,15 @@ class KnowledgeHit:
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
-    "a an the i me my mine you your we our us it its is are am was be been do does did can "
-    "could would will shall should may might to of in on at for with and or but so this that "
-    "these those there here what which who whom how when where why please just some any have "
-    "has had get got im id ive youre dont".split()
+    [
+        "a", "an", "the", "i", "me", "my", "mine", "you", "your", "we", "our", "us", "it",
+        "its", "is", "are", "am", "was", "be", "been", "do", "does", "did", "can", "could",
+        "would", "will", "shall", "should", "may", "might", "to", "of", "in", "on", "at",
+        "for", "with", "and", "or", "but", "so", "this", "that", "these", "those", "there",
+        "here", "what", "which", "who", "whom", "how", "when", "where", "why", "please",
+        "just", "some", "any", "have", "has", "had", "get", "got", "im", "id", "ive",
+        "youre", "dont"
+    ]
 )
 
 
@@ -163,4 +168,5 @@ class Router:
         if found is None:
             return None
         entry_id, score, question = found
-        return KnowledgeHit(self._knowledge_by_id[entry_id], round(score, 3), f"question {question!r}")
+        entry = self._knowledge_by_id[entry_id]
+        return KnowledgeHit(entry, round(score, 3), f"question {question!r}")

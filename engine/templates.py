@@ -68,7 +68,9 @@ class Template:
                 self.names = frozenset(meta.find_undeclared_variables(tree))
                 self._compiled = _ENV.from_string(tree)
             except jinja2.TemplateSyntaxError as exc:
-                raise TemplateError(f"template syntax: {exc.message} (template line {exc.lineno})") from None
+                raise TemplateError(
+                    f"template syntax: {exc.message} (template line {exc.lineno})"
+                ) from None
 
     @property
     def is_static(self) -> bool:

@@ -22,6 +22,7 @@ from engine.result import TurnResult
 from engine.routing import Router
 from engine.session import Session
 
+
 class Engine:
     """Everything shared by the sessions of one flow; cheap to call per turn."""
 

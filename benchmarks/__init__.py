@@ -1,0 +1,1 @@
+"""Benchmarks for flowbot: `python benchmarks/turns.py` (see its docstring)."""

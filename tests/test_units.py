@@ -1,0 +1,171 @@
+"""Unit tests of the runtime modules: machine, routing, templates, actions,
+sessions, input normalising and replies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import Engine, Session, StoreError
+from engine.actions import run_lookup
+from engine.expressions import compile_expression
+from engine.flow import Lookup
+from engine.machine import NEXT_EVENT, intent_event
+from engine.session import load_session_file, save_session_file
+from engine.templates import Template
+from engine.text import normalise
+from tests.flowkit import engine_for, started
+
+SMALL = """\
+flow: small
+start: a
+intents:
+  go: {patterns: ['\\bgo\\b'], examples: ["let us move on now"]}
+  stop: {keywords: [stop, halt now]}
+slots:
+  n: {type: number, prompt: "How many?"}
+states:
+  a:
+    say: "in a"
+    on:
+      go:
+        - {when: "slots.n > 5", goto: c}
+        - {goto: b}
+  b:
+    collect: [n]
+    say: "n is {{ n }}"
+    next:
+      - {when: "slots.n > 5", goto: c}
+      - {goto: a}
+  c: {say: "in c", final: true}
+global:
+  - {intent: stop, goto: c}
+"""
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Engine:
+    return engine_for(tmp_path, SMALL)
+
+
+def test_machine_takes_the_first_transition_whose_condition_holds(small: Engine) -> None:
+    machine = small.machine
+    assert machine.fire("a", intent_event("go"), {"slots": {"n": 9}})[0] == "c"
+    dest, fired = machine.fire("a", intent_event("go"), {"slots": {}})
+    assert dest == "b" and fired is not None and fired.target == "b"
+
+
+def test_machine_ignores_events_not_allowed_in_a_state(small: Engine) -> None:
+    assert small.machine.fire("c", intent_event("go"), {"slots": {}}) == ("c", None)
+    assert small.machine.fire("a", "intent:unknown", {"slots": {}}) == ("a", None)
+
+
+def test_global_transitions_fire_from_every_state(small: Engine) -> None:
+    for state in ("a", "b"):
+        assert small.machine.fire(state, intent_event("stop"), {"slots": {}})[0] == "c"
+
+
+def test_next_exits_run_without_waiting(small: Engine) -> None:
+    assert small.machine.fire("b", NEXT_EVENT, {"slots": {"n": 1}})[0] == "a"
+    session = started(small)
+    small.handle(session, "go")
+    result = small.handle(session, "3")
+    assert result.texts == ["n is 3", "in a"] and result.state == "a"
+
+
+def test_keywords_match_whole_words_only(small: Engine) -> None:
+    assert small.router.match_rules("a", "please stop") is not None
+    assert small.router.match_rules("a", "unstoppable") is None
+    assert small.router.match_rules("a", "halt   now").intent == "stop"
+
+
+def test_example_matcher_uses_allowed_intents_only(small: Engine) -> None:
+    match = small.router.match_examples("a", "let us move on")
+    assert match is not None and match.intent == "go" and match.tier == "example"
+    assert small.router.match_examples("c", "let us move on") is None
+
+
+def test_a_loop_of_next_exits_is_stopped_and_reported(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, """\
+        flow: loop
+        start: a
+        intents: {go: {patterns: [go]}}
+        states:
+          a: {on: {go: b}}
+          b: {next: c}
+          c: {next: b}
+        """)
+    session = started(engine)
+    result = engine.handle(session, "go")
+    assert any(e["type"] == "error" and "without waiting" in e["message"] for e in result.events)
+
+
+def test_template_filters_and_sandbox() -> None:
+    assert Template("{{ 35000|money }}").render({}) == "$35,000"
+    assert Template("{{ xs|join_natural }}").render({"xs": ["a", "b", "c"]}) == "a, b and c"
+    assert Template("{{ d|nice_date }}").render({"d": "2026-12-04"}) == "Friday 4 December 2026"
+    assert Template("{{ x.__class__.__mro__ }}").render({"x": 1}) == ""
+    assert Template("plain text").is_static
+
+
+def test_lookup_filters_sorts_and_limits() -> None:
+    rows = ({"m": "a", "p": 3}, {"m": "b", "p": 1}, {"m": "c", "p": None}, {"m": "d", "p": 2})
+    lookup = Lookup("t", "out", compile_expression("p == null or p >= slots.min"), "p", True, 3)
+    assert [r["m"] for r in run_lookup(lookup, rows, {"min": 2})] == ["a", "d", "c"]
+    one = Lookup("t", "out", compile_expression("m == 'b'"), one=True)
+    assert run_lookup(one, rows, {}) == {"m": "b", "p": 1}
+
+
+def test_normalise_removes_control_and_invisible_characters() -> None:
+    assert normalise("  hi\x00 there\u200b\n\t ") == "hi there"
+    assert normalise("ｓｈｏｗ　ｍｅ") == "show me"  # full-width forms fold to ASCII
+
+
+def test_session_round_trips_through_json(tmp_path: Path) -> None:
+    session = Session("browse", id="abc", slots={"budget": 30000}, pending="body_type")
+    path = tmp_path / "s.json"
+    save_session_file(session, path)
+    loaded = load_session_file(path)
+    assert loaded is not None and loaded.to_dict() == session.to_dict()
+    json.dumps(loaded.to_dict())
+    assert load_session_file(tmp_path / "missing.json") is None
+
+
+def test_session_file_with_foreign_keys_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"state": "a", "evil": 1}))
+    with pytest.raises(StoreError, match="unexpected keys"):
+        load_session_file(path)
+
+
+def test_failing_python_action_gives_the_fallback_and_the_turn_completes(tmp_path: Path) -> None:
+    (tmp_path / "acts.py").write_text("def boom(slots, data):\n    raise RuntimeError('kaput')\n")
+    engine = engine_for(tmp_path, """\
+        flow: acts
+        start: a
+        intents: {go: {patterns: [go]}}
+        states:
+          a: {on: {go: {do: [{python: acts.boom}], goto: b}}}
+          b: {say: never, final: true}
+        """)
+    session = started(engine)
+    result = engine.handle(session, "go")
+    assert result.state == "a"
+    assert any("kaput" in e.get("message", "") for e in result.events)
+    assert result.texts and "didn't understand" in result.texts[0]
+    assert engine.handle(session, "go").state == "a"  # still usable
+
+
+def test_variations_rotate_deterministically(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, """\
+        flow: v
+        start: a
+        intents: {hi: {patterns: [hi]}}
+        states:
+          a: {on: {hi: {say: [one, two, three]}}}
+        """)
+    session = started(engine)
+    texts = [engine.handle(session, "hi").texts[0] for _ in range(4)]
+    assert texts == ["two", "three", "one", "two"]
