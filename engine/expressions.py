@@ -25,9 +25,10 @@ _Fn = Callable[[Scope], object]
 
 # Bounds parser recursion and closure depth, well below Python's recursion limit.
 MAX_DEPTH = 50
+_today: Callable[[], date] = date.today  # a seam where tests pin the date
 
 _TOKEN = re.compile(r"""\s*(?:
-    (?P<num>[0-9]{1,100}(?:\.[0-9]+)?)(?![A-Za-z0-9_.])
+    (?P<num>[0-9]{1,100}(?:\.[0-9]+)?)(?![A-Za-z0-9_.])  # int() refuses thousands of digits
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<op>==|!=|<=|>=|[<>+\-*/%()\[\],.])
@@ -65,7 +66,7 @@ def _tokenize(source: str) -> list[_Token]:
         kind = match.lastgroup or "end"
         start, text = match.start(kind), match.group(kind)
         value: object = text
-        if kind == "num":  # at most 100 digits: int() refuses thousands, and no flow needs them
+        if kind == "num":
             value = float(text) if "." in text else int(text)
         elif kind == "str":
             value = _ESCAPE.sub(r"\1", text[1:-1])
@@ -76,8 +77,6 @@ def _tokenize(source: str) -> list[_Token]:
             return tokens
         pos = match.end()
 
-
-# ---- value semantics ---------------------------------------------------------------
 
 _NUM, _STR = 1, 2
 _KINDS: dict[type, int] = {int: _NUM, float: _NUM, str: _STR, bool: 0, type(None): 0}
@@ -93,10 +92,8 @@ def _kind(value: object) -> int:
 
 
 def _eq(a: object, b: object) -> bool:
-    if type(a) is type(b):
-        return (a == b) is True
-    kind = _kind(a)
-    return kind != 0 and kind == _kind(b) and (a == b) is True
+    """Equal values of one type, or of one kind: 1 == 1.0, but 1 != '1' and true != 1."""
+    return (type(a) is type(b) or 0 != _kind(a) == _kind(b)) and (a == b) is True
 
 
 def _typed(op: Callable[[Any, Any], object], kinds: tuple[int, ...], otherwise: object
@@ -114,7 +111,7 @@ def _typed(op: Callable[[Any, Any], object], kinds: tuple[int, ...], otherwise: 
 
 
 def _in(a: object, b: object) -> bool:
-    if isinstance(b, str):
+    if isinstance(b, str):  # substring, case-sensitive like ==
         return isinstance(a, str) and a in b
     return isinstance(b, _COLLECTION) and any(_eq(a, item) for item in b)
 
@@ -130,18 +127,11 @@ _OPERATORS: dict[str, Callable[[object, object], object]] = {
 }
 
 
-# ---- functions: each gives None for input it cannot handle -------------------------
-
-_today: Callable[[], date] = date.today  # a seam where tests pin the date
-
-
-def _extreme(pick: Callable[[Any], object]) -> Callable[..., object]:
-    def extreme(*args: object) -> object:
-        # min(prices) takes the least of one list
-        values = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
-        kinds = {_kind(v) for v in values}
-        return pick(values) if len(kinds) == 1 and 0 not in kinds else None
-    return extreme
+def _extreme(pick: Callable[[Any], object], *args: object) -> object:
+    # min(prices) takes the least of one list
+    values = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else args
+    kinds = {_kind(v) for v in values}
+    return pick(values) if len(kinds) == 1 and 0 not in kinds else None
 
 
 def _days_until(when: object) -> object:
@@ -151,7 +141,8 @@ def _days_until(when: object) -> object:
     return (day - _today()).days if isinstance(day, date) else None
 
 
-# name: (implementation, fewest arguments, most arguments or None for any number)
+# name: (implementation, fewest arguments, most or None for any number). Every function
+# gives None for input it cannot handle.
 _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
     "len": (lambda x: len(x) if isinstance(x, (str, Mapping, *_COLLECTION)) else None, 1, 1),
     # Unbound str methods raise TypeError, hence give None, for anything but strings.
@@ -162,8 +153,8 @@ _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
     "startswith": (str.startswith, 2, 2),
     "endswith": (str.endswith, 2, 2),
     "abs": (lambda x: abs(x) if _kind(x) == _NUM else None, 1, 1),
-    "min": (_extreme(min), 1, None),
-    "max": (_extreme(max), 1, None),
+    "min": (partial(_extreme, min), 1, None),
+    "max": (partial(_extreme, max), 1, None),
     "round": (lambda x, n=None: round(x, n) if _kind(x) == _NUM and (
         n is None or type(n) is int) else None, 1, 2),
     # int("3.5") is 3, like int(3.5); digit strings skip float() to keep big numbers exact.
@@ -181,8 +172,6 @@ _IMPURE = frozenset({"today", "days_until"})
 # int('abc'), round(inf), float(10**400): caught once, around every call.
 _CALL_ERRORS = (TypeError, ValueError, ArithmeticError)
 
-
-# ---- parser and compiler -----------------------------------------------------------
 
 def _apply(op: Callable[[object], object], inner: _Fn, scope: Scope) -> object:
     return op(inner(scope))
@@ -234,7 +223,8 @@ class _Parser:
         """An error at the current token; by default, that the token was unexpected."""
         token = self.tok
         if not message:
-            message = ("unexpected end of expression" if token.kind == "end" else
+            message = ("empty expression" if token.kind == "end" and self.pos == 0 else
+                       "unexpected end of expression" if token.kind == "end" else
                        f"unexpected string {token.text}" if token.kind == "str" else
                        f"unexpected '{token.text}'")
         return ExpressionError(message, token.offset)
@@ -304,11 +294,8 @@ class _Parser:
         return self.binary(op, left, right, offset)
 
     def arithmetic(self, level: int = 0) -> _Node:
-        def operand() -> _Node:
-            if level == 0:
-                return self.arithmetic(1)
-            return self.prefixed("op", "-", partial(_OPERATORS["-"], 0), self.primary)
-
+        operand = (partial(self.arithmetic, 1) if level == 0 else
+                   partial(self.prefixed, "op", "-", partial(_OPERATORS["-"], 0), self.primary))
         node = operand()
         while self.at("op", *(("+", "-"), ("*", "/", "%"))[level]):
             token = self.take()
@@ -365,8 +352,8 @@ class _Parser:
         self.take()
         args = self.items(")")
         if not low <= len(args) <= (len(args) if high is None else high):
-            count = str(low) if low == high else f"at least {low}" if high is None else (
-                f"{low} or {high}")
+            count = f"at least {low}" if high is None else f"{low} or {high}" if low < high else (
+                str(low))
             plural = "" if count in ("1", "at least 1") else "s"
             raise ExpressionError(f"{name.text}() takes {count} argument{plural}, got "
                                   f"{len(args)}", name.offset)
@@ -404,8 +391,6 @@ class Expression:
 def compile_expression(source: str) -> Expression:
     """Parse and compile `source`; raises ExpressionError pointing at the offending character."""
     parser = _Parser(source)
-    if parser.at("end"):
-        raise parser.fail("empty expression")
     node = parser.expression()
     if not parser.at("end"):
         raise parser.fail()
