@@ -136,14 +136,17 @@ class Dialogue:
         if match is not None:
             self._take_intent(match)
             return
+        hit = router.match_knowledge_rules(self.text)
+        if hit is not None:
+            self._answer_knowledge(hit)
+            return
         if self._fill_from_answer():
             return
         match = router.match_examples(state_name, self.text)
         if match is not None:
             self._take_intent(match)
             return
-        hit = router.match_knowledge_rules(self.text) or router.match_knowledge(
-            self.text, self.flow.settings.knowledge_threshold)
+        hit = router.match_knowledge(self.text, self.flow.settings.knowledge_threshold)
         if hit is not None:
             self._answer_knowledge(hit)
             return
@@ -166,7 +169,8 @@ class Dialogue:
         if pending is not None:
             slot = self.flow.slots[pending]
             value = self._mention(slot) if slot.mentions else None
-            if value is None:
+            if value is None and not (slot.kind == "text" and _QUESTION.search(self.text)):
+                # A question is not a free-text answer ("why do you need my name?").
                 value = slot.parser.parse(self.text, self._today)
             if value is not None:
                 error = self._invalid_reason(slot, value)

@@ -155,8 +155,9 @@ _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
     "abs": (lambda x: abs(x) if _kind(x) == _NUM else None, 1, 1),
     "min": (partial(_extreme, min), 1, None),
     "max": (partial(_extreme, max), 1, None),
+    # round(5, -10**9) would spend minutes computing 10**(10**9): ndigits stays small.
     "round": (lambda x, n=None: round(x, n) if _kind(x) == _NUM and (
-        n is None or type(n) is int) else None, 1, 2),
+        n is None or (type(n) is int and abs(n) <= 100)) else None, 1, 2),
     # int("3.5") is 3, like int(3.5); digit strings skip float() to keep big numbers exact.
     "int": (lambda x: (int(x) if x.strip().lstrip("+-").isdigit() else int(float(x)))
             if isinstance(x, str) else int(x) if isinstance(x, int | float) else None, 1, 1),
@@ -255,12 +256,12 @@ class _Parser:
 
     def logical(self, word: str) -> _Node:
         offset = self.tok.offset
-        operands: list[_Node] = []
-        while not operands or self.at("kw", word):
-            if operands:
-                self.take()
-            operands.append(self.logical("and") if word == "or" else
-                            self.prefixed("kw", "not", operator.not_, self.comparison))
+        operand = (partial(self.logical, "and") if word == "or" else
+                   partial(self.prefixed, "kw", "not", operator.not_, self.comparison))
+        operands = [operand()]
+        while self.at("kw", word):
+            self.take()
+            operands.append(operand())
         if len(operands) == 1:
             return operands[0]
         fns, combine = tuple(o.fn for o in operands), all if word == "and" else any

@@ -252,3 +252,13 @@ def test_goodbye_ends_and_the_next_message_starts_over(engine: Engine, session: 
     assert result.ended
     result = say(engine, session, "hi")
     assert not result.ended and result.slots == {}
+
+
+def test_a_question_is_not_taken_as_a_free_text_answer(engine: Engine, session: Session) -> None:
+    say(engine, session, "book a test drive of the civic", "tomorrow")
+    assert session.pending == "name"
+    result = say(engine, session, "what are your opening hours?")
+    assert "name" not in result.slots
+    assert "Monday to Friday" in result.texts[0] and "What name" in result.texts[-1]
+    result = say(engine, session, "why do you need that?")
+    assert "name" not in result.slots and session.pending == "name"

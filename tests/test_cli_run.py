@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -9,8 +10,13 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
 from cli import main
+from engine import Engine, load_flow
+from engine.console import ChatOptions, run_chat
 
 ROOT = Path(__file__).resolve().parent.parent
 CARS = str(ROOT / "flows" / "cars.yaml")
@@ -128,3 +134,16 @@ def test_real_subprocess_with_piped_stdin_and_no_api_key(tmp_path: Path) -> None
     assert "Kia Sportage" in completed.stdout
     assert "Monday to Friday" in completed.stdout
     assert "\x1b[" not in completed.stdout
+
+
+def test_interactive_chat_uses_line_editing_history_and_colours() -> None:
+    engine = Engine(load_flow(CARS))
+    out = io.StringIO()
+    with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
+        # Type a message, then recall it with the Up arrow and send it again.
+        keys.send_text("show me suvs\r\x1b[A\r/quit\r")
+        run_chat(engine, ChatOptions(interactive=True, color=True), out=out)
+    text = out.getvalue()
+    assert "\x1b[" in text  # coloured
+    assert text.count("bot> ") >= 3 and "What's your budget?" in text
+    assert text.count("What's your budget?") == 2  # the recalled line was sent again
