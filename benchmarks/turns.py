@@ -253,7 +253,7 @@ class Baseline:
                                ignore_invalid_triggers=True)
         for intent, moves in _BASELINE_MOVES.items():
             for source, dest in moves.items():
-                sources = list(_BASELINE_STATES) if source == "*" else [source]
+                sources: list[Any] = list(_BASELINE_STATES) if source == "*" else [source]
                 self.machine.add_transition(intent, sources, dest)
         self.events = self.machine.events
         self.state = "greet"
@@ -264,13 +264,15 @@ class Baseline:
                 return intent
         return None
 
-    def handle(self, text: str) -> str | None:
+    def handle(self, text: str) -> bool:
+        """Route and fire; True when a transition fired."""
         intent = self.route(text)
-        if intent is not None:
-            carrier = _Carrier(self.state)
-            self.events[intent].trigger(carrier)
-            self.state = carrier.state
-        return intent
+        if intent is None:
+            return False
+        carrier = _Carrier(self.state)
+        fired: bool = self.events[intent].trigger(carrier)
+        self.state = carrier.state
+        return fired
 
 
 def time_baseline(script: Sequence[str], intents: Sequence[str], sizes: Sizes) -> TurnTimes:
@@ -281,6 +283,10 @@ def time_baseline(script: Sequence[str], intents: Sequence[str], sizes: Sizes) -
                  for t, a, b in zip(script, intents, routed, strict=True) if a != b]
         raise BenchmarkError("the baseline must route the script as flowbot does:\n  "
                              + "\n  ".join(pairs))
+    idle = [text for text in script if not baseline.handle(text)]
+    if idle or baseline.state != "greet":
+        raise BenchmarkError(f"the baseline must fire a transition on every turn and end in "
+                             f"'greet' (no transition for {idle}, ends in '{baseline.state}')")
 
     def reset() -> None:
         baseline.state = "greet"
@@ -368,7 +374,8 @@ def generate_flow(directory: Path, states: int = 1_000, intents: int = 50, seed:
         "  restart: {patterns: ['^(restart|start over)\\b']}",
         "  stop: {patterns: ['^(stop|quit|bye)\\b'], examples: [i want to stop]}",
     ]
-    slot_sets = (["colour"], ["quantity"], ["colour", "size"], ["budget"], [])
+    slot_sets: tuple[list[str], ...] = (
+        ["colour"], ["quantity"], ["colour", "size"], ["budget"], [])
     for i, name in enumerate(own):
         word = f"zq{i:02d}"
         patterns = [rf"\b{word}(?:ing|s)?\b", rf"^please {word}\b"]

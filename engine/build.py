@@ -56,7 +56,14 @@ DEFAULT_MESSAGES = {
         "Set OPENAI_API_KEY to turn it on.)"
     ),
 }
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TEMPLATE_GLOBALS = frozenset({"slots", "user", "state", "item", "length", "limit", "error"})
+
+
+def _find_name(source: str, name: str) -> int:
+    """Where `name` first appears in `source` as a whole (dotted) name; 0 if it does not."""
+    found = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source)
+    return found.start() if found else 0
 
 
 class FlowBuilder:
@@ -106,15 +113,20 @@ class FlowBuilder:
         return False
 
     def template(self, source: Any, at: Path_, extra: frozenset[str] = frozenset()) -> Template:
+        text = str(source)
         try:
-            template = Template(str(source))
+            template = Template(text)
         except TemplateError as exc:
-            self.r.error(at, str(exc))
+            # templates.py raises from Jinja's error, which knows the template line.
+            line = getattr(exc.__context__, "lineno", None) or 1
+            offset = sum(len(part) + 1 for part in text.split("\n")[: line - 1])
+            self.r.inside(at, text, offset, str(exc))
             return Template("")
         known = self.variables | TEMPLATE_GLOBALS | extra
         for name in sorted(template.names - known):
-            self.r.warning(at, f"template uses '{name}', which is not a slot or variable"
-                               f"{did_you_mean(name, known)}")
+            self.r.inside(at, text, _find_name(text, name),
+                          f"template uses '{name}', which is not a slot or variable"
+                          f"{did_you_mean(name, known)}", "warning")
         return template
 
     def response(self, spec: Any, at: Path_) -> Response:
@@ -160,10 +172,11 @@ class FlowBuilder:
         try:
             expr = compile_expression(source)
         except ExpressionError as exc:
-            self.r.error(at, f"invalid condition: {exc}")
+            self.r.inside(at, source, exc.offset, f"invalid condition: {exc}")
             return None
         for dotted in sorted(expr.names):
             root = dotted[0]
+            offset = _find_name(source, ".".join(dotted[:2]))
             if root == "slots":
                 if len(dotted) < 2:
                     continue
@@ -171,10 +184,9 @@ class FlowBuilder:
                 if name not in self.variables:
                     message = f"condition uses unknown slot 'slots.{name}'" + did_you_mean(
                         name, self.variables)
-                    if self.has_python:  # a Python action may set it
-                        self.r.warning(at, message)
-                    else:
-                        self.r.error(at, message)
+                    # A Python action may set it: only a warning then.
+                    self.r.inside(at, source, offset, message,
+                                  "warning" if self.has_python else "error")
             elif columns is not None and root in columns:
                 continue
             else:
@@ -182,15 +194,25 @@ class FlowBuilder:
                     did_you_mean(root, columns or ()))
                 where = "a column of the table or 'slots.NAME'" if columns is not None else (
                     "'slots.NAME'")
-                self.r.error(at, f"condition uses unknown name '{root}': use {where}{hint}")
+                self.r.inside(at, source, offset,
+                              f"condition uses unknown name '{root}': use {where}{hint}")
         return expr
+
+    def check_names(self) -> None:
+        """Names that templates, conditions and transitions refer to must be identifiers."""
+        for section in ("states", "intents", "slots", "data"):
+            for name in self.raw.get(section, {}):
+                if not _NAME.fullmatch(name):
+                    self.r.error((section, name), f"'{name}' is not a valid name in {section}: "
+                                                  "use letters, digits and '_', starting with "
+                                                  "a letter or '_'", key=True)
 
     # ---- sections ----------------------------------------------------------
 
     def load_data(self) -> None:
         for name, relative in self.raw.get("data", {}).items():
             try:
-                self.data[name] = read_table(self.base / relative)
+                self.data[name] = read_table(self.base / relative, relative)
             except DataFileError as exc:
                 self.r.error(("data", name), str(exc))
                 self.data[name] = ()
@@ -244,7 +266,8 @@ class FlowBuilder:
         try:
             return re.compile(source, re.IGNORECASE)
         except re.error as exc:
-            self.r.error(at, f"invalid regex: {exc.msg} (at character {(exc.pos or 0) + 1})")
+            self.r.inside(at, source, exc.pos or 0,
+                          f"invalid regex: {exc.msg} (at character {(exc.pos or 0) + 1})")
             return None
 
     def _patterns(self, spec: Mapping[str, Any], at: Path_) -> tuple[re.Pattern[str], ...]:
@@ -417,6 +440,7 @@ class FlowBuilder:
         return Messages(**built)
 
     def build(self) -> Flow:
+        self.check_names()
         self.load_data()
         self._ref("state", self.raw["start"], self.state_names, ("start",))
         slots = self.slots()

@@ -43,19 +43,22 @@ def check_graph(flow: Flow, reporter: Reporter) -> None:
 
 
 def check_shadowing(flow: Flow, reporter: Reporter) -> None:
-    """Warn when a pattern of one intent matches an example of another: the
-    rule tier would route that example to the wrong intent."""
+    """Warn when a pattern or keyword of one intent matches an example of another:
+    the rule tier runs before the example matcher, so that example would be
+    routed to the wrong intent."""
     for intent in flow.intents.values():
         for other in flow.intents.values():
             if other.name == intent.name:
                 continue
             for i, example in enumerate(other.examples):
                 for pattern in intent.patterns:
-                    if pattern.search(example):
-                        reporter.warning(
-                            ("intents", other.name, "examples", i),
-                            f"example \"{example}\" of intent '{other.name}' is matched by a "
-                            f"pattern of intent '{intent.name}' ({pattern.pattern!r}), "
-                            f"which takes precedence",
-                        )
-                        break
+                    found = pattern.search(example)
+                    if found is None:
+                        continue
+                    reporter.warning(
+                        ("intents", other.name, "examples", i),
+                        f"example \"{example}\" of intent '{other.name}' is shadowed by intent "
+                        f"'{intent.name}': its rule matches \"{found.group(0)}\", and rules "
+                        "are tried before examples",
+                    )
+                    break

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from engine.flow import Row
+from engine.yamlsrc import FlowYamlLoader
 
 _INT = re.compile(r"^-?\d+$")
 _FLOAT = re.compile(r"^-?\d+\.\d*$|^-?\.\d+$")
@@ -41,17 +42,17 @@ def _read_csv(text: str) -> tuple[Row, ...]:
     try:
         header = next(reader)
     except StopIteration:
-        raise DataFileError("the CSV file is empty") from None
+        raise DataFileError("the CSV file is empty: it needs a header line") from None
     columns = [c.strip() for c in header]
     if not all(columns) or len(set(columns)) != len(columns):
         raise DataFileError("the CSV header needs unique, non-empty column names")
     rows = []
-    for number, record in enumerate(reader, start=2):
+    for record in reader:
         if not record:
             continue
         if len(record) != len(columns):
             raise DataFileError(
-                f"CSV line {number} has {len(record)} fields, the header has {len(columns)}"
+                f"line {reader.line_num} has {len(record)} fields, the header has {len(columns)}"
             )
         rows.append({c: _cell(v) for c, v in zip(columns, record, strict=True)})
     return tuple(rows)
@@ -63,33 +64,44 @@ def _check_records(data: Any) -> tuple[Row, ...]:
     return tuple(data)
 
 
-def read_table(path: Path) -> tuple[Row, ...]:
-    """Read one table; raises DataFileError with a one-line reason."""
+def read_table(path: Path, display: str | None = None) -> tuple[Row, ...]:
+    """Read one table; raises DataFileError with a one-line reason.
+
+    `display` is how messages name the file (the path as the flow writes it).
+    """
+    name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise DataFileError(f"data file not found: {path}") from None
+        raise DataFileError(f"data file '{name}' not found (paths are relative to the flow "
+                            "file)") from None
     except IsADirectoryError:
-        raise DataFileError(f"data file is a directory: {path}") from None
+        raise DataFileError(f"data file '{name}' is a directory") from None
     except UnicodeDecodeError:
-        raise DataFileError(f"data file is not UTF-8 text: {path}") from None
+        raise DataFileError(f"data file '{name}' is not UTF-8 text") from None
     except OSError as exc:
-        raise DataFileError(f"cannot read data file {path}: {exc.strerror}") from None
+        raise DataFileError(f"cannot read data file '{name}': {exc.strerror}") from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
             return _read_csv(text)
         if suffix == ".json":
             return _check_records(json.loads(text))
-        return _check_records(yaml.safe_load(text))
+        return _check_records(yaml.load(text, Loader=FlowYamlLoader))  # a safe loader
+    except DataFileError as exc:
+        raise DataFileError(f"malformed data file '{name}': {exc}") from None
     except csv.Error as exc:
-        raise DataFileError(f"malformed CSV in {path.name}: {exc}") from None
+        raise DataFileError(f"malformed CSV in '{name}': {exc}") from None
     except json.JSONDecodeError as exc:
         raise DataFileError(
-            f"malformed JSON in {path.name}: {exc.msg} (line {exc.lineno})"
+            f"malformed JSON in '{name}' at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
     except yaml.YAMLError as exc:
-        raise DataFileError(f"malformed YAML in {path.name}: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DataFileError(f"malformed YAML in '{name}'{where}: "
+                            f"{' '.join(str(problem).split())}") from None
 
 
 def columns_of(rows: tuple[Row, ...]) -> frozenset[str]:

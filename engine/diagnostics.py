@@ -28,6 +28,11 @@ class Reporter:
     def warning(self, path: Path_, message: str, key: bool = False) -> None:
         self.at(self._position(path, key), message, "warning")
 
+    def inside(self, path: Path_, value: str, offset: int, message: str,
+               severity: str = "error") -> None:
+        """Report at character `offset` of the string `value` written at `path`."""
+        self.at(self.sources.within(path, value, offset), message, severity)
+
     @property
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self.diagnostics)

@@ -104,13 +104,15 @@ class Dialogue:
         session.turns += 1
         raw = self.raw or ""
         limit = self.engine.max_input_chars
-        if len(raw) > limit * 4 or len(normalise(raw[: limit * 4])) > limit:
+        # Normalising shrinks text only a little: far beyond the limit, skip the work.
+        text = "" if len(raw) > limit * 4 else normalise(raw)
+        if len(raw) > limit * 4 or len(text) > limit:
             self.events.append({"type": "input_too_long", "length": len(raw), "limit": limit})
             self.trace.append(f"input of {len(raw)} characters is over the limit of {limit}")
             self.say(self.flow.messages.too_long, {"length": len(raw), "limit": limit})
             self._reask()
             return
-        self.text = normalise(raw)
+        self.text = text
         if not self.text:
             self.trace.append("empty input")
             self.say(self.flow.messages.empty)

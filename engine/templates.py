@@ -7,14 +7,15 @@ and rendering them should cost nothing.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from engine.errors import TemplateError
+from engine.errors import TemplateError, did_you_mean
 
 
 def _money(value: Any) -> str:
@@ -53,33 +54,61 @@ _ENV.filters["join_natural"] = _join_natural
 _ENV.filters["nice_date"] = _nice_date
 
 
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str) -> jinja2.Template:
+    return _ENV.from_string(source)
+
+
+def _free_names(tree: nodes.Template) -> frozenset[str]:
+    """Variables a template reads from its context (loop variables excluded).
+
+    Cheaper than jinja2.meta, which runs the whole code generator; only warnings
+    depend on it, so ignoring scoping subtleties is fine."""
+    loaded = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+    stored = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    return frozenset(loaded - stored - set(_ENV.globals))
+
+
+def _check_filters(tree: nodes.Template) -> None:
+    for kind, node_type, known in (("filter", nodes.Filter, _ENV.filters),
+                                   ("test", nodes.Test, _ENV.tests)):
+        for node in tree.find_all(node_type):
+            if node.name not in known:
+                raise TemplateError(f"unknown {kind} '{node.name}'{did_you_mean(node.name, known)}")
+
+
 class Template:
     """A compiled template; `names` are the variables it reads."""
 
-    __slots__ = ("_compiled", "names", "source")
+    __slots__ = ("_compiled", "_dynamic", "names", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self._dynamic = "{{" in source or "{%" in source or "{#" in source
         self._compiled: jinja2.Template | None = None
         self.names: frozenset[str] = frozenset()
-        if "{{" in source or "{%" in source or "{#" in source:
+        if self._dynamic:
+            # Parse now, to report errors at load time; compile to Python on first
+            # use, since that is most of the cost and a flow has many templates.
             try:
                 tree = _ENV.parse(source)
-                self.names = frozenset(meta.find_undeclared_variables(tree))
-                self._compiled = _ENV.from_string(tree)
             except jinja2.TemplateSyntaxError as exc:
                 raise TemplateError(
                     f"template syntax: {exc.message} (template line {exc.lineno})"
                 ) from None
+            self.names = _free_names(tree)
+            _check_filters(tree)
 
     @property
     def is_static(self) -> bool:
-        return self._compiled is None
+        return not self._dynamic
 
     def render(self, context: Mapping[str, Any]) -> str:
-        if self._compiled is None:
+        if not self._dynamic:
             return self.source
         try:
+            if self._compiled is None:
+                self._compiled = _compile(self.source)
             return self._compiled.render(context).strip()
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template failed: {exc}") from None
