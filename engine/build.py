@@ -223,10 +223,13 @@ class FlowBuilder:
             at: Path_ = ("slots", name)
             kind = spec["type"]
             values = [str(v) for v in spec.get("values", [])]
+            reported = len(self.r.diagnostics)
             if "values_from" in spec:
                 values += self._values_from(spec["values_from"], (*at, "values_from"))
             if kind == "enum" and not values:
-                self.r.error(at, f"enum slot '{name}' needs 'values' or 'values_from'", key=True)
+                if len(self.r.diagnostics) == reported:  # not already explained
+                    self.r.error(at, f"enum slot '{name}' needs 'values', or 'values_from' "
+                                     "naming a column with values", key=True)
                 continue
             try:
                 parser = build_slot_type(kind, values=tuple(dict.fromkeys(values)),
@@ -257,7 +260,7 @@ class FlowBuilder:
             return []
         rows = self.data[table]
         if rows and column not in columns_of(rows):
-            self.r.error(at, f"table '{table}' has no column '{column}'"
+            self.r.inside(at, ref, len(table) + 1, f"table '{table}' has no column '{column}'"
                              f"{did_you_mean(column, columns_of(rows))}")
             return []
         return [str(row[column]) for row in rows if row.get(column) not in (None, "")]
@@ -287,7 +290,7 @@ class FlowBuilder:
             patterns = self._patterns(spec, at)
             for i, slot in enumerate(spec.get("slots", [])):
                 self._ref("slot", slot, self.slot_names, (*at, "slots", i))
-            if not patterns and not spec.get("examples"):
+            if not any(spec.get(k) for k in ("patterns", "keywords", "examples")):
                 self.r.warning(at, f"intent '{name}' has no patterns, keywords or examples, "
                                    "so only the LLM router can choose it", key=True)
             result[name] = Intent(name, patterns, tuple(spec.get("examples", [])),

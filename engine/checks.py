@@ -55,10 +55,11 @@ def check_shadowing(flow: Flow, reporter: Reporter) -> None:
                     found = pattern.search(example)
                     if found is None:
                         continue
-                    reporter.warning(
-                        ("intents", other.name, "examples", i),
+                    reporter.inside(
+                        ("intents", other.name, "examples", i), example, found.start(),
                         f"example \"{example}\" of intent '{other.name}' is shadowed by intent "
                         f"'{intent.name}': its rule matches \"{found.group(0)}\", and rules "
                         "are tried before examples",
+                        "warning",
                     )
                     break

@@ -59,6 +59,9 @@ class Chat:
             self._note(f"the saved session is in state '{session.state}', which this flow "
                        "no longer has: starting a new conversation")
             session = None
+        elif session is not None and session.ended:
+            self._note("the saved conversation had ended: starting a new one")
+            session = None
         if session is None:
             session = self.engine.new_session()
             self._show(self.engine.start(session))
@@ -188,7 +191,7 @@ def piped_lines(stream: IO[str]) -> Iterator[str]:
 
 
 def use_color(interactive: bool) -> bool:
-    return interactive and "NO_COLOR" not in os.environ
+    return interactive and not os.environ.get("NO_COLOR")  # no-color.org: set and non-empty
 
 
 def run_chat(engine: Engine, options: ChatOptions, lines: Callable[[], Iterator[str]] | None = None,

@@ -7,11 +7,13 @@ that become the TurnResult.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import TYPE_CHECKING, Any
 
 from engine.actions import run_actions
 from engine.errors import ActionError, TemplateError
+from engine.expressions import TODAY_KEY
 from engine.flow import CollectStep, Response, Slot, State, Transition
 from engine.llm.base import KnowledgeSnippet, LLMReply, ReplyRequest, RouteRequest
 from engine.machine import NEXT_EVENT, intent_event
@@ -27,8 +29,12 @@ if TYPE_CHECKING:
 
 MAX_HOPS = 25  # states passed through in one turn before we call it a loop
 MAX_STACK = 10
+KNOWLEDGE_CONTEXT_SCORE = 0.4  # FAQ answers this close are handed to the model as context
 _QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how|is|are|do|does|"
                        r"can|could|would|will|should)\b", re.IGNORECASE)
+# Stricter, for free-text answers: names like "Will Smith" start like a question.
+_WH_QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how)\b",
+                          re.IGNORECASE)
 
 
 class Dialogue:
@@ -46,7 +52,13 @@ class Dialogue:
         self.route = "fallback"
         self.confidence = 0.0
         self.llm: dict[str, Any] | None = None
-        self._today = engine.today()
+        self._day: datetime.date | None = None
+
+    @property
+    def today(self) -> datetime.date:
+        if self._day is None:  # asked for lazily: most turns parse no slot
+            self._day = self.engine.today()
+        return self._day
 
     # ---- results -----------------------------------------------------------
 
@@ -66,6 +78,10 @@ class Dialogue:
             actions=self.actions, events=self.events, trace=self.trace, llm=self.llm,
             ended=session.ended,
         )
+
+    def _scope(self) -> dict[str, Any]:
+        """What conditions see: the slots, and the engine's clock for today()."""
+        return {"slots": self.session.slots, TODAY_KEY: self.engine.today}
 
     def _context(self) -> dict[str, Any]:
         slots = self.session.slots
@@ -94,8 +110,12 @@ class Dialogue:
     def begin(self) -> None:
         self.session.ended = False
         self.trace.append(f"start in '{self.flow.start}'")
-        self._arrive(self.flow.start)
-        self._settle()
+        try:
+            self._arrive(self.flow.start)
+            self._settle()
+        except (ActionError, TemplateError) as exc:
+            self._error(str(exc))
+            self.say(self._fallback_response())
 
     def run(self) -> None:
         session = self.session
@@ -138,11 +158,11 @@ class Dialogue:
         if match is not None:
             self._take_intent(match)
             return
+        if self._fill_from_answer():
+            return
         hit = router.match_knowledge_rules(self.text)
         if hit is not None:
             self._answer_knowledge(hit)
-            return
-        if self._fill_from_answer():
             return
         match = router.match_examples(state_name, self.text)
         if match is not None:
@@ -171,9 +191,9 @@ class Dialogue:
         if pending is not None:
             slot = self.flow.slots[pending]
             value = self._mention(slot) if slot.mentions else None
-            if value is None and not (slot.kind == "text" and _QUESTION.search(self.text)):
+            if value is None and not (slot.kind == "text" and _WH_QUESTION.search(self.text)):
                 # A question is not a free-text answer ("why do you need my name?").
-                value = slot.parser.parse(self.text, self._today)
+                value = slot.parser.parse(self.text, self.today)
             if value is not None:
                 error = self._invalid_reason(slot, value)
                 if error is not None:
@@ -195,7 +215,7 @@ class Dialogue:
             found = pattern.search(self.text)
             if found:
                 value = slot.parser.parse(found.group(1) if pattern.groups else found.group(0),
-                                          self._today)
+                                          self.today)
                 if value is not None:
                     return value
         return None
@@ -207,7 +227,7 @@ class Dialogue:
             slot = self.flow.slots[name]
             value = self._mention(slot)
             if value is None:
-                value = slot.parser.extract(self.text, self._today)
+                value = slot.parser.extract(self.text, self.today)
             if value is None:
                 continue
             reason = self._invalid_reason(slot, value)
@@ -225,7 +245,7 @@ class Dialogue:
             if slot.maximum is not None and value > slot.maximum:
                 return f"must be at most {slot.maximum:g}"
         if slot.kind == "date" and slot.after is not None and isinstance(value, str):
-            earliest = self._today.isoformat()
+            earliest = self.today.isoformat()
             if slot.after == "today" and value < earliest:
                 return "must not be in the past"
             if slot.after == "tomorrow" and value <= earliest:
@@ -253,10 +273,9 @@ class Dialogue:
         slot = self.flow.slots[name]
         step = self._collect_step(name)
         session.attempts += 1
-        reason = reason or "not understood"
-        self.events.append({"type": "slot_invalid", "slot": name, "reason": reason,
-                            "attempt": session.attempts})
-        self.trace.append(f"invalid answer for '{name}' ({reason}), "
+        self.events.append({"type": "slot_invalid", "slot": name,
+                            "reason": reason or "not understood", "attempt": session.attempts})
+        self.trace.append(f"invalid answer for '{name}' ({reason or 'not understood'}), "
                           f"attempt {session.attempts}")
         limit = (step.max_attempts if step and step.max_attempts else slot.max_attempts)
         if session.attempts >= limit:
@@ -307,8 +326,7 @@ class Dialogue:
                 return
             if not state.next:
                 return
-            dest, fired = self.engine.machine.fire(state.name, NEXT_EVENT,
-                                                   {"slots": self.session.slots})
+            dest, fired = self.engine.machine.fire(state.name, NEXT_EVENT, self._scope())
             if fired is None:
                 return
             self._apply(fired)
@@ -347,11 +365,9 @@ class Dialogue:
         self.intent, self.route, self.confidence = match.intent, match.tier, match.confidence
         self.trace.append(f"intent '{match.intent}' by {match.tier} ({match.why}, "
                           f"confidence {match.confidence})")
-        state = self.flow.states[session.state]
-        self._extract([*self.flow.intents[match.intent].slots, *(s.slot for s in state.collect)])
+        self._extract(self.flow.intents[match.intent].slots)
         source = session.state
-        dest, fired = self.engine.machine.fire(source, intent_event(match.intent),
-                                               {"slots": session.slots})
+        dest, fired = self.engine.machine.fire(source, intent_event(match.intent), self._scope())
         if fired is None:
             self.events.append({"type": "no_transition", "intent": match.intent})
             self.trace.append(f"no transition for '{match.intent}' from '{source}' "
@@ -366,16 +382,24 @@ class Dialogue:
         if fired.back:
             target = session.stack.pop() if session.stack else self.flow.start
             self.trace.append(f"return to '{target}'")
+            if target == source:  # came straight back: the message may answer, as below
+                self._extract([s.slot for s in self.flow.states[source].collect])
             session.state = target
             self._settle()
         elif fired.target is not None:
             self.trace.append(f"transition '{source}' -> '{dest}'")
             self._arrive(dest)
             self._settle()
-        else:  # no target: answer and stay, re-asking a pending question
+        else:  # no target: answer and stay
             if fired.source is None:
                 self.events.append({"type": "digression", "intent": match.intent})
-            self._reask()
+            # Only a message that stays may also answer this state's questions ("thanks,
+            # Friday works"); one that leaves must not fill slots of the task it leaves.
+            state = self.flow.states[source]
+            if self._extract([s.slot for s in state.collect]) and session.pending is None:
+                self._settle()
+            else:
+                self._reask()
 
     def _answer_knowledge(self, hit: KnowledgeHit) -> None:
         self.route = "rule" if hit.why.startswith("pattern") else "example"
@@ -391,9 +415,20 @@ class Dialogue:
             return None
         state = self.session.state
         allowed = tuple(self.engine.router.allowed_intents(state))
-        routed = provider.route(RouteRequest(self.flow.name, state, self.text, allowed))
+        slots = tuple(self.flow.intents[i].slots for i in allowed)
+        routed = provider.route(RouteRequest(self.flow.name, state, self.text, allowed,
+                                             tuple(dict.fromkeys(s for group in slots
+                                                                 for s in group))))
         if routed is None or routed.intent not in allowed:
             return None
+        # Slot values from a model are parsed like user text: never trusted as they come.
+        for name, value in routed.slots.items():
+            slot = self.flow.slots.get(name)
+            if slot is None or name not in self.flow.intents[routed.intent].slots:
+                continue
+            parsed = slot.parser.parse(str(value), self.today)
+            if parsed is not None and self._invalid_reason(slot, parsed) is None:
+                self._set_slot(slot, parsed, "llm")
         return Match(routed.intent, "llm", routed.confidence, "LLM router")
 
     def _open_ended(self) -> None:
@@ -421,21 +456,30 @@ class Dialogue:
             self.llm["error"] = reply.error
 
     def _reply_request(self, state: State) -> ReplyRequest:
-        router = self.engine.router
         context = self._context()
-        hits = [h for h in [router.match_knowledge(self.text, 0.4)] if h is not None]
-        snippets = tuple(
-            KnowledgeSnippet(h.entry.id, h.why, render_response(h.entry.answer, context, 0).text,
-                             h.score) for h in hits)
-        system = self.flow.llm.system
+        hit = self.engine.router.match_knowledge(self.text, KNOWLEDGE_CONTEXT_SCORE)
+        snippets = () if hit is None else (KnowledgeSnippet(
+            hit.entry.id, hit.why, render_response(hit.entry.answer, context, 0).text, hit.score),)
+        system = state_prompt = None
+        if self.engine.provider.enabled:  # prompts are for a model; offline needs none
+            system = self._render_prompt(self.flow.llm.system, context)
+            state_prompt = self._render_prompt(state.prompt, context)
         return ReplyRequest(
-            flow=self.flow.name, state=state.name, user=self.text,
-            system=system.render(context) if system else None,
-            state_prompt=state.prompt.render(context) if state.prompt else None,
-            knowledge=snippets,
+            flow=self.flow.name, state=state.name, user=self.text, system=system,
+            state_prompt=state_prompt, knowledge=snippets,
             history=tuple((role, text) for role, text in self.session.history),
             slots=dict(self.session.slots),
         )
+
+    def _render_prompt(self, template: Template | None, context: dict[str, Any]) -> str | None:
+        """A prompt that fails to render is left out, not allowed to end the turn."""
+        if template is None:
+            return None
+        try:
+            return template.render(context)
+        except TemplateError as exc:
+            self._error(f"prompt left out: {exc}")
+            return None
 
     def _fallback_response(self) -> Response:
         state = self.flow.states[self.session.state]

@@ -26,6 +26,10 @@ _Fn = Callable[[Scope], object]
 # Bounds parser recursion and closure depth, well below Python's recursion limit.
 MAX_DEPTH = 50
 _today: Callable[[], date] = date.today  # a seam where tests pin the date
+# A scope may carry a zero-argument callable under this key: today() and days_until()
+# then use its date (the engine passes its own clock). Not an identifier, so an
+# expression cannot name it.
+TODAY_KEY = "$today"
 
 _TOKEN = re.compile(r"""\s*(?:
     (?P<num>[0-9]{1,100}(?:\.[0-9]+)?)(?![A-Za-z0-9_.])  # int() refuses thousands of digits
@@ -134,11 +138,16 @@ def _extreme(pick: Callable[[Any], object], *args: object) -> object:
     return pick(values) if len(kinds) == 1 and 0 not in kinds else None
 
 
-def _days_until(when: object) -> object:
+def _days_until(today: date, when: object) -> object:
     # date objects come straight from YAML data files, which parse unquoted dates.
     day = datetime.fromisoformat(when) if isinstance(when, str) else when
     day = day.date() if isinstance(day, datetime) else day
-    return (day - _today()).days if isinstance(day, date) else None
+    return (day - today).days if isinstance(day, date) else None
+
+
+def _scope_today(scope: Scope) -> date:
+    clock = scope.get(TODAY_KEY)
+    return clock() if callable(clock) else _today()
 
 
 # name: (implementation, fewest arguments, most or None for any number). Every function
@@ -165,10 +174,11 @@ _FUNCTIONS: dict[str, tuple[Callable[..., object], int, int | None]] = {
     # Only plain values: str() of other objects would show Python internals.
     "str": (lambda x: ("true" if x else "false") if isinstance(x, bool)
             else str(x) if _kind(x) else None, 1, 1),
-    "today": (lambda: _today().isoformat(), 0, 0),
+    "today": (lambda today: today.isoformat(), 0, 0),
     "days_until": (_days_until, 1, 1),
 }
-# Calls to the rest are computed once, at compile time, when every argument is a constant.
+# These get today's date as an extra first argument. Calls to the rest are computed
+# once, at compile time, when every argument is a constant.
 _IMPURE = frozenset({"today", "days_until"})
 # int('abc'), round(inf), float(10**400): caught once, around every call.
 _CALL_ERRORS = (TypeError, ValueError, ArithmeticError)
@@ -176,6 +186,14 @@ _CALL_ERRORS = (TypeError, ValueError, ArithmeticError)
 
 def _apply(op: Callable[[object], object], inner: _Fn, scope: Scope) -> object:
     return op(inner(scope))
+
+
+def _both(left: _Fn, right: _Fn) -> _Fn:
+    return lambda scope: bool(left(scope)) and bool(right(scope))
+
+
+def _either(left: _Fn, right: _Fn) -> _Fn:
+    return lambda scope: bool(left(scope)) or bool(right(scope))
 
 
 class _Node(NamedTuple):
@@ -264,8 +282,11 @@ class _Parser:
             operands.append(operand())
         if len(operands) == 1:
             return operands[0]
-        fns, combine = tuple(o.fn for o in operands), all if word == "and" else any
-        return self.make(lambda scope: combine(f(scope) for f in fns), operands, offset)
+        # Chained two-operand closures: no generator per evaluation (this runs per row).
+        fn = operands[0].fn
+        for right in operands[1:]:
+            fn = _both(fn, right.fn) if word == "and" else _either(fn, right.fn)
+        return self.make(fn, operands, offset)
 
     def prefixed(self, kind: str, text: str, op: Callable[[Any], object],
                  operand: Callable[[], _Node]) -> _Node:
@@ -359,13 +380,15 @@ class _Parser:
             raise ExpressionError(f"{name.text}() takes {count} argument{plural}, got "
                                   f"{len(args)}", name.offset)
         fns = tuple(a.fn for a in args)
+        dated = name.text in _IMPURE
 
         def call(scope: Scope) -> object:
             try:
-                return impl(*[f(scope) for f in fns])
+                values = [f(scope) for f in fns]
+                return impl(_scope_today(scope), *values) if dated else impl(*values)
             except _CALL_ERRORS:
                 return None
-        return self.make(call, args, name.offset, name.text not in _IMPURE)
+        return self.make(call, args, name.offset, not dated)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from engine.flow import Flow
 from engine.yamlsrc import Path_, Position, SourceMap, YamlSyntaxError, load_yaml
 
 MAX_FLOW_BYTES = 5_000_000
+_EMPTY = "empty file: a flow needs at least 'flow', 'start' and 'states'"
 
 
 def schema_path() -> Path:
@@ -90,7 +91,7 @@ def _read_text(path: Path, reporter: Reporter) -> str | None:
         reporter.at(Position(line, 1), "not UTF-8 text: a flow must be UTF-8 YAML")
         return None
     if not text.strip():
-        reporter.at(start, "empty file: a flow needs at least 'flow', 'start' and 'states'")
+        reporter.at(start, _EMPTY)
         return None
     return text
 
@@ -129,6 +130,10 @@ def _where(path: Iterable[Any]) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "the top level"
+
+
+def _in(path: Path_) -> str:
+    return f"in {_where(path)}" if path else "at the top level"
 
 
 def _resolve(schema: Any) -> Any:
@@ -246,12 +251,12 @@ def _explain(error: ValidationError) -> Iterator[_SchemaProblem]:
             close = hint.split("'")[1] if hint else None
             if not hint:
                 hint = f"; expected {_either([repr(k) for k in allowed])}" if allowed else ""
-            yield _SchemaProblem((*path, key), f"unknown key '{key}' in {where}{hint}",
+            yield _SchemaProblem((*path, key), f"unknown key '{key}' {_in(path)}{hint}",
                                  at_key=True, suggests=close)
     elif error.validator == "required":
         for key in rule:
             if key not in value and error.message.startswith(repr(key)):
-                yield _SchemaProblem(path, f"{where}: missing required key '{key}'",
+                yield _SchemaProblem(path, f"missing required key '{key}' {_in(path)}",
                                      at_key=True, missing=key)
     elif error.validator == "type":
         kinds = rule if isinstance(rule, list) else [rule]
@@ -302,6 +307,9 @@ def check_flow(path: str | os.PathLike[str]) -> LoadReport:
             reporter.at(problem.position, problem.message)
         return LoadReport(display, None, reporter.sorted())
     reporter.sources = sources
+    if data is None:
+        reporter.at(Position(1, 1), _EMPTY)
+        return LoadReport(display, None, reporter.sorted())
     if not isinstance(data, dict):
         reporter.at(sources.value(()), "a flow file must be a mapping with 'flow', 'start' "
                                        "and 'states'")

@@ -18,7 +18,13 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from engine.errors import TemplateError, did_you_mean
 
 
+def _missing(value: Any) -> bool:
+    return value is None or isinstance(value, jinja2.Undefined)
+
+
 def _money(value: Any) -> str:
+    if _missing(value):
+        return ""
     try:
         amount = float(value)
     except (TypeError, ValueError):
@@ -27,7 +33,9 @@ def _money(value: Any) -> str:
 
 
 def _join_natural(values: Any, word: str = "and") -> str:
-    items = [str(v) for v in values or ()]
+    if _missing(values):
+        return ""
+    items = [str(v) for v in values]
     if len(items) <= 2:
         return f" {word} ".join(items)
     return ", ".join(items[:-1]) + f" {word} " + items[-1]
@@ -35,6 +43,8 @@ def _join_natural(values: Any, word: str = "and") -> str:
 
 def _nice_date(value: Any) -> str:
     """'2026-12-04' -> 'Friday 4 December 2026'; anything else unchanged."""
+    if _missing(value):
+        return ""
     try:
         day = datetime.date.fromisoformat(str(value))
     except ValueError:

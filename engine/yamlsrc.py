@@ -26,11 +26,13 @@ MAX_NODES = 250_000
 
 
 class FlowYamlLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """Safe loader whose only booleans are true/false (any case)."""
+    """Safe loader for JSON's data model: the only booleans are true/false (any case),
+    and dates stay strings (`2024-01-01` is text, as in JSON and in CSV tables)."""
 
 
+_DROPPED = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
 FlowYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
 FlowYamlLoader.add_implicit_resolver(
@@ -135,6 +137,27 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _mark_position(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1)
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:
+    """The parser's complaint, at the problem; at the start of what was being read when
+    the problem is only that the file ended (an unclosed quote or bracket)."""
+    problem = _one_line(exc.problem or exc.context or "invalid YAML")
+    mark, context = exc.problem_mark or exc.context_mark, exc.context_mark
+    if context is not None and exc.context and mark is not context:
+        if problem.startswith("but "):  # "expected a single document ..., but found ..."
+            problem = f"{_one_line(exc.context)}, {problem}"
+        elif "end of stream" in problem:
+            problem, mark = f"{problem} {_one_line(exc.context)}", context
+        else:
+            at = _mark_position(context)
+            problem += f" ({_one_line(exc.context)} at line {at.line}, column {at.column})"
+    position = _mark_position(mark) if mark else Position(1, 1)
+    return YamlProblem(position, f"YAML syntax: {problem}")
+
+
 def load_yaml(text: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain data plus a SourceMap.
 
@@ -145,10 +168,7 @@ def load_yaml(text: str) -> tuple[Any, SourceMap]:
         try:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
-            problem = _one_line(exc.problem or exc.context or "invalid YAML")
-            raise YamlSyntaxError([YamlProblem(position, f"YAML syntax: {problem}")]) from None
+            raise YamlSyntaxError([_syntax_problem(exc)]) from None
         except yaml.YAMLError as exc:
             raise YamlSyntaxError([YamlProblem(Position(1, 1), f"YAML: {_one_line(str(exc))}")]
                                   ) from None

@@ -262,3 +262,24 @@ def test_a_question_is_not_taken_as_a_free_text_answer(engine: Engine, session: 
     assert "Monday to Friday" in result.texts[0] and "What name" in result.texts[-1]
     result = say(engine, session, "why do you need that?")
     assert "name" not in result.slots and session.pending == "name"
+
+
+def test_a_digression_that_also_answers_moves_the_task_on(engine: Engine, session: Session) -> None:
+    say(engine, session, "book a test drive")
+    assert session.pending == "model"
+    result = say(engine, session, "thanks, the RAV4")
+    assert result.texts[0] == "You're welcome!"
+    assert result.slots["model"] == "RAV4" and session.pending == "date"
+    assert "Which day" in result.texts[-1]
+
+
+def test_leaving_a_task_does_not_fill_its_slots(engine: Engine, session: Session) -> None:
+    say(engine, session, "book a test drive of the civic", "tomorrow")
+    result = say(engine, session, "I'm Ann, get me a human")
+    assert result.state == "handoff" and "name" not in result.slots
+
+
+def test_unparseable_budget_reprompt_reads_well(engine: Engine, session: Session) -> None:
+    say(engine, session, "show me suvs")
+    result = say(engine, session, "lots")
+    assert result.texts == ["Please give a budget as an amount, like 30000 or 30k."]

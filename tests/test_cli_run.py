@@ -147,3 +147,12 @@ def test_interactive_chat_uses_line_editing_history_and_colours() -> None:
     assert "\x1b[" in text  # coloured
     assert text.count("bot> ") >= 3 and "What's your budget?" in text
     assert text.count("What's your budget?") == 2  # the recalled line was sent again
+
+
+def test_a_saved_conversation_that_ended_starts_over(tmp_path: Path) -> None:
+    session = tmp_path / "s.json"
+    run("run", CARS, "--session", str(session), input="bye\n")
+    assert json.loads(session.read_text())["ended"] is True
+    code, out, _ = run("run", CARS, "--session", str(session), input="show me suvs\n")
+    assert code == 0
+    assert "had ended: starting a new one" in out and "What's your budget?" in out

@@ -185,6 +185,23 @@ def test_a_date_that_is_not_understood_gets_a_plain_reprompt(engine: Engine) -> 
     assert "not understood" not in said(result)
 
 
+@pytest.mark.parametrize(("answer", "name"), [
+    ("Jane Doe", "Jane Doe"),
+    ("My name is Ana María López", "Ana María López"),
+    ("Will Smith", "Will Smith"),  # starts like a question, yet is a name
+])
+def test_the_patient_name_is_taken_from_the_answer(engine: Engine, answer: str, name: str) -> None:
+    _, result = chat(engine, *TO_CONFIRMATION[:3], answer)
+    assert result.slots["name"] == name
+    assert result.texts[-1] == PHONE_PROMPT
+
+
+def test_a_question_at_the_name_prompt_is_not_taken_as_the_name(engine: Engine) -> None:
+    _, result = chat(engine, *TO_CONFIRMATION[:3], "Why do you need my name?")
+    assert "name" not in result.slots
+    assert result.texts[-1] == NAME_PROMPT
+
+
 def test_invalid_phone_is_asked_again_then_accepted(engine: Engine) -> None:
     session, result = chat(engine, *TO_CONFIRMATION[:4], "12345")
     assert "phone" not in result.slots
@@ -319,6 +336,7 @@ def test_after_an_emergency_the_booking_can_carry_on(engine: Engine) -> None:
     ((), "I need a doctor, I can't breathe"),  # the greeting's own 'book' intent
     (TO_CONFIRMATION, "no wait, I'm bleeding"),  # an answer to the confirmation
     (TO_CONFIRMATION[:2], "yes, and I have chest pains"),  # an answer to 'first visit?'
+    (TO_CONFIRMATION[:3], "I'm bleeding"),  # "I'm ..." introduces a name
 ])
 def test_emergency_wins_over_whatever_else_the_message_says(
         engine: Engine, before: tuple[str, ...], message: str) -> None:
@@ -347,7 +365,8 @@ def test_cancel_an_existing_appointment_by_its_reference(engine: Engine) -> None
     assert result.texts[-1] == "Shall I cancel appointment AB-1234?"
 
     result = engine.handle(session, "yes")
-    assert result.texts[0] == "Done, appointment AB-1234 is cancelled. You'll get a text to confirm it."
+    assert result.texts[0] == ("Done, appointment AB-1234 is cancelled. "
+                               "You'll get a text to confirm it.")
     assert result.state == "anything_else"
 
 

@@ -169,3 +169,8 @@ def test_variations_rotate_deterministically(tmp_path: Path) -> None:
     session = started(engine)
     texts = [engine.handle(session, "hi").texts[0] for _ in range(4)]
     assert texts == ["two", "three", "one", "two"]
+
+
+def test_filters_render_missing_values_as_empty_text() -> None:
+    rendered = Template("[{{ budget|money }}|{{ xs|join_natural }}|{{ d|nice_date }}]").render({})
+    assert rendered == "[||]"
