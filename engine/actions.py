@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from engine.errors import ActionError, TemplateError
+from engine.expressions import TODAY_KEY
 from engine.flow import Action, CallPython, ClearSlots, Lookup, Row, SetSlots
 from engine.templates import Template
 
@@ -57,9 +58,20 @@ def import_python_action(dotted: str, base: Path) -> Callable[..., Any]:
     return function  # type: ignore[no-any-return]
 
 
-def run_lookup(lookup: Lookup, rows: tuple[Row, ...], slots: Mapping[str, Any]) -> Any:
+def run_lookup(
+    lookup: Lookup, rows: tuple[Row, ...], slots: Mapping[str, Any], today: Any = None
+) -> Any:
     where = lookup.where
-    found = [dict(row) for row in rows if where is None or where.test({**row, "slots": slots})]
+    if where is None:
+        found = list(rows)
+    else:
+        scope: dict[str, Any] = {"slots": slots, TODAY_KEY: today}
+        found = []
+        for row in rows:
+            if where.test({**row, **scope}):
+                if lookup.one and not lookup.sort:
+                    return dict(row)  # the first match is all that is wanted
+                found.append(row)
     if lookup.sort:
         # Rows missing the sort column go last, whichever the direction.
         column = lookup.sort
@@ -69,8 +81,9 @@ def run_lookup(lookup: Lookup, rows: tuple[Row, ...], slots: Mapping[str, Any]) 
             present.sort(key=lambda row: row[column], reverse=lookup.descending)
         found = present + missing
     if lookup.one:
-        return found[0] if found else None
-    return found[: lookup.limit] if lookup.limit else found
+        return dict(found[0]) if found else None
+    # Copies: the session owns what it stores, the table stays untouched.
+    return [dict(row) for row in (found[: lookup.limit] if lookup.limit else found)]
 
 
 def run_actions(
@@ -83,7 +96,7 @@ def run_actions(
     record = []
     for action in actions:
         if isinstance(action, Lookup):
-            result = run_lookup(action, data[action.table], slots)
+            result = run_lookup(action, data[action.table], slots, context.get(TODAY_KEY))
             slots[action.target] = result
             size = 0 if result is None else (len(result) if isinstance(result, list) else 1)
             record.append(f"lookup {action.table} -> {action.target} ({size})")

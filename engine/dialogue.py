@@ -351,8 +351,9 @@ class Dialogue:
 
     def _run(self, actions: tuple[Any, ...]) -> None:
         if actions:
-            self.actions.extend(run_actions(actions, self.flow.data, self.session.slots,
-                                            {"user": self.text, "state": self.session.state}))
+            context = {"user": self.text, "state": self.session.state,
+                       TODAY_KEY: self.engine.today}
+            self.actions.extend(run_actions(actions, self.flow.data, self.session.slots, context))
 
     def _apply(self, transition: Transition) -> None:
         self._run(transition.actions)

@@ -52,7 +52,16 @@ def _nice_date(value: Any) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-_ENV = ImmutableSandboxedEnvironment(
+class _Environment(ImmutableSandboxedEnvironment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # `car.make` on a data row: read the key directly instead of trying (and
+        # failing) attribute access first. Only plain data is reached this way.
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+_ENV = _Environment(
     autoescape=False,
     undefined=jinja2.ChainableUndefined,
     trim_blocks=True,
