@@ -9,12 +9,12 @@ key or value that causes it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine import actions as action_mod
-from engine.data import DataFileError, columns_of, read_table
+from engine.data import columns_of, load_tables
 from engine.diagnostics import Reporter
 from engine.errors import ExpressionError, TemplateError, did_you_mean
 from engine.expressions import Expression, compile_expression
@@ -56,7 +56,7 @@ DEFAULT_MESSAGES = {
         "Set OPENAI_API_KEY to turn it on.)"
     ),
 }
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+T = TypeVar("T")
 TEMPLATE_GLOBALS = frozenset({"slots", "user", "state", "item", "length", "limit", "error"})
 
 
@@ -88,23 +88,24 @@ class FlowBuilder:
         """Names actions assign (lookup `as`, `set` keys), and whether Python actions run."""
         names: set[str] = set()
         python = False
-
-        def visit(node: Any) -> None:
-            nonlocal python
+        todo: list[Any] = [self.raw]
+        while todo:
+            node = todo.pop()
             if isinstance(node, dict):
                 python = python or isinstance(node.get("python"), str)
                 if "lookup" in node and isinstance(node.get("as"), str):
                     names.add(node["as"])
                 if isinstance(node.get("set"), dict):
-                    names.update(k for k in node["set"] if isinstance(k, str))
-                for value in node.values():
-                    visit(value)
+                    names.update(node["set"])
+                todo.extend(node.values())
             elif isinstance(node, list):
-                for value in node:
-                    visit(value)
-
-        visit(self.raw)
+                todo.extend(node)
         return names, python
+
+    def _optional(self, build: Callable[[Any, Path_], T], spec: Mapping[str, Any], key: str,
+                  at: Path_) -> T | None:
+        """`build` the value of `spec[key]` (written at `at`.key), if the key is there."""
+        return build(spec[key], (*at, key)) if key in spec else None
 
     def _ref(self, kind: str, name: str, known: set[str], at: Path_, key: bool = False) -> bool:
         if name in known:
@@ -198,25 +199,6 @@ class FlowBuilder:
                               f"condition uses unknown name '{root}': use {where}{hint}")
         return expr
 
-    def check_names(self) -> None:
-        """Names that templates, conditions and transitions refer to must be identifiers."""
-        for section in ("states", "intents", "slots", "data"):
-            for name in self.raw.get(section, {}):
-                if not _NAME.fullmatch(name):
-                    self.r.error((section, name), f"'{name}' is not a valid name in {section}: "
-                                                  "use letters, digits and '_', starting with "
-                                                  "a letter or '_'", key=True)
-
-    # ---- sections ----------------------------------------------------------
-
-    def load_data(self) -> None:
-        for name, relative in self.raw.get("data", {}).items():
-            try:
-                self.data[name] = read_table(self.base / relative, relative)
-            except DataFileError as exc:
-                self.r.error(("data", name), str(exc))
-                self.data[name] = ()
-
     def slots(self) -> dict[str, Slot]:
         result = {}
         for name, spec in self.raw.get("slots", {}).items():
@@ -245,9 +227,8 @@ class FlowBuilder:
             result[name] = Slot(
                 name=name, kind=kind, parser=parser, values=tuple(values), mentions=mentions,
                 minimum=spec.get("min"), maximum=spec.get("max"), after=spec.get("after"),
-                prompt=self.response(spec["prompt"], (*at, "prompt")) if "prompt" in spec else None,
-                reprompt=(self.response(spec["reprompt"], (*at, "reprompt"))
-                          if "reprompt" in spec else None),
+                prompt=self._optional(self.response, spec, "prompt", at),
+                reprompt=self._optional(self.response, spec, "reprompt", at),
                 max_attempts=spec.get("max_attempts", self.raw.get("settings", {}).get(
                     "max_attempts", 3)),
                 on_fail=on_fail,
@@ -372,9 +353,9 @@ class FlowBuilder:
         return Transition(
             id=self._next_id, source=source, intent=intent, target=target,
             back=bool(spec.get("return")), remember=bool(spec.get("remember")),
-            when=self.expression(spec["when"], (*at, "when")) if "when" in spec else None,
+            when=self._optional(self.expression, spec, "when", at),
             actions=self.actions(spec.get("do", []), (*at, "do")),
-            say=self.response(spec["say"], (*at, "say")) if "say" in spec else None,
+            say=self._optional(self.response, spec, "say", at),
         )
 
     def state(self, name: str, spec: Mapping[str, Any]) -> State:
@@ -390,10 +371,8 @@ class FlowBuilder:
                 self._ref("state", item["on_fail"], self.state_names, (*item_at, "on_fail"))
             collect.append(CollectStep(
                 slot=item["slot"],
-                prompt=self.response(item["prompt"], (*item_at, "prompt")) if "prompt" in item
-                else None,
-                reprompt=self.response(item["reprompt"], (*item_at, "reprompt"))
-                if "reprompt" in item else None,
+                prompt=self._optional(self.response, item, "prompt", item_at),
+                reprompt=self._optional(self.response, item, "reprompt", item_at),
                 max_attempts=item.get("max_attempts"), on_fail=item.get("on_fail"),
             ))
         transitions = []
@@ -413,15 +392,14 @@ class FlowBuilder:
                      for i, item in enumerate(next_spec)]
         return State(
             name=name,
-            intro=self.response(spec["intro"], (*at, "intro")) if "intro" in spec else None,
+            intro=self._optional(self.response, spec, "intro", at),
             collect=tuple(collect),
             actions=self.actions(spec.get("do", []), (*at, "do")),
-            say=self.response(spec["say"], (*at, "say")) if "say" in spec else None,
+            say=self._optional(self.response, spec, "say", at),
             transitions=tuple(transitions),
             next=tuple(nexts),
-            prompt=self.template(spec["prompt"], (*at, "prompt")) if "prompt" in spec else None,
-            fallback=(self.response(spec["fallback"], (*at, "fallback"))
-                      if "fallback" in spec else None),
+            prompt=self._optional(self.template, spec, "prompt", at),
+            fallback=self._optional(self.response, spec, "fallback", at),
             final=bool(spec.get("final", False)),
         )
 
@@ -443,8 +421,7 @@ class FlowBuilder:
         return Messages(**built)
 
     def build(self) -> Flow:
-        self.check_names()
-        self.load_data()
+        self.data = load_tables(self.raw.get("data", {}), self.base, self.r)
         self._ref("state", self.raw["start"], self.state_names, ("start",))
         slots = self.slots()
         intents = self.intents()
@@ -457,7 +434,7 @@ class FlowBuilder:
             settings=Settings(**self.raw.get("settings", {})),
             llm=LLMSettings(
                 model=llm.get("model"),
-                system=self.template(llm["system"], ("llm", "system")) if "system" in llm else None,
+                system=self._optional(self.template, llm, "system", ("llm",)),
                 temperature=llm.get("temperature"), max_tokens=llm.get("max_tokens"),
                 base_url=llm.get("base_url"),
             ),

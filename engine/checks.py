@@ -1,10 +1,29 @@
-"""Whole-flow checks that need the compiled flow: reachability, dead ends and
-intents whose patterns shadow another intent's examples."""
+"""Whole-flow checks: names that must be identifiers (on the raw data, before
+building), then on the compiled flow reachability, dead ends and intents whose
+patterns shadow another intent's examples."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from engine.diagnostics import Reporter
 from engine.flow import Flow
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_names(raw: Mapping[str, Any], reporter: Reporter) -> None:
+    """Names that templates, conditions and transitions refer to must be identifiers.
+
+    The schema checks names used as values; names used as keys are checked here."""
+    for section in ("states", "intents", "slots", "data"):
+        for name in raw.get(section, {}):
+            if not _NAME.fullmatch(name):
+                reporter.error((section, name), f"'{name}' is not a valid name in {section}: "
+                                                "use letters, digits and '_', starting with a "
+                                                "letter or '_'", key=True)
 
 
 def _targets(flow: Flow, state_name: str) -> set[str]:

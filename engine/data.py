@@ -10,11 +10,13 @@ import csv
 import io
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from engine.diagnostics import Reporter
 from engine.flow import Row
 from engine.yamlsrc import FlowYamlLoader
 
@@ -109,3 +111,17 @@ def columns_of(rows: tuple[Row, ...]) -> frozenset[str]:
     for row in rows:
         names.update(row)
     return frozenset(names)
+
+
+def load_tables(spec: Mapping[str, str], base: Path, reporter: Reporter
+                ) -> dict[str, tuple[Row, ...]]:
+    """Every table a flow's `data:` names; a table that cannot be read is reported at its
+    entry and left empty, so the rest of the flow is still checked."""
+    tables: dict[str, tuple[Row, ...]] = {}
+    for name, relative in spec.items():
+        try:
+            tables[name] = read_table(base / relative, relative)
+        except DataFileError as exc:
+            reporter.error(("data", name), str(exc))
+            tables[name] = ()
+    return tables

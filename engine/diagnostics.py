@@ -15,8 +15,9 @@ class Reporter:
         self.diagnostics: list[Diagnostic] = []
 
     def at(self, position: Position, message: str, severity: str = "error") -> None:
+        one_line = " ".join(message.split())  # quoted flow text may hold line breaks
         self.diagnostics.append(
-            Diagnostic(self.display_path, position.line, position.column, message, severity)
+            Diagnostic(self.display_path, position.line, position.column, one_line, severity)
         )
 
     def _position(self, path: Path_, key: bool) -> Position:

@@ -21,6 +21,7 @@ from engine.replies import Reply, render_response
 from engine.result import TurnResult
 from engine.routing import KnowledgeHit, Match
 from engine.session import Session
+from engine.slot_types import EnumSlot
 from engine.templates import Template
 from engine.text import normalise
 
@@ -154,6 +155,8 @@ class Dialogue:
     def _route_and_step(self) -> None:
         state_name = self.session.state
         router = self.engine.router
+        if self._exact_answer():
+            return
         match = router.match_rules(state_name, self.text)
         if match is not None:
             self._take_intent(match)
@@ -182,6 +185,18 @@ class Dialogue:
         self._open_ended()
 
     # ---- slots ---------------------------------------------------------------
+
+    def _exact_answer(self) -> bool:
+        """A message that is exactly one of the choices asked for answers the question,
+        even when an intent's pattern would match it too ("cancel" to "reschedule
+        or cancel?")."""
+        pending = self.session.pending
+        if pending is None:
+            return False
+        slot = self.flow.slots[pending]
+        if not isinstance(slot.parser, EnumSlot) or slot.parser.exact(self.text) is None:
+            return False
+        return self._fill_from_answer()
 
     def _fill_from_answer(self) -> bool:
         """Fill the pending slot from the whole message, and any collected slot it mentions."""

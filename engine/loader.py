@@ -19,7 +19,7 @@ import jsonschema  # type: ignore[import-untyped,unused-ignore]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped,unused-ignore]
 
 from engine.build import FlowBuilder
-from engine.checks import check_graph, check_shadowing
+from engine.checks import check_graph, check_names, check_shadowing
 from engine.diagnostics import Reporter
 from engine.errors import Diagnostic, FlowError, did_you_mean
 from engine.flow import Flow
@@ -73,13 +73,17 @@ def _read_text(path: Path, reporter: Reporter) -> str | None:
     if path.is_dir():
         reporter.at(start, "is a directory, not a flow file")
         return None
+    if not path.is_file():
+        reporter.at(start, "not a regular file")
+        return None
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_FLOW_BYTES + 1)
     except OSError as exc:
         reporter.at(start, f"cannot read: {exc.strerror}")
         return None
     if len(raw) > MAX_FLOW_BYTES:
-        reporter.at(start, f"file is too large ({len(raw)} bytes; the limit is {MAX_FLOW_BYTES})")
+        reporter.at(start, f"file is too large (the limit is {MAX_FLOW_BYTES} bytes)")
         return None
     if b"\x00" in raw:
         reporter.at(start, "binary file: a flow must be UTF-8 YAML text")
@@ -173,6 +177,12 @@ def _either(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def _shown(text: str) -> str:
+    """A string as quoted in a message: on one line, and not too long."""
+    text = " ".join(text.split())
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
 def _describe_value(value: Any) -> str:
     if value is None:
         return "null"
@@ -181,8 +191,7 @@ def _describe_value(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the string '{shown}'"
+        return f"the string {_shown(value)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -275,7 +284,7 @@ def _explain(error: ValidationError) -> Iterator[_SchemaProblem]:
         yield _SchemaProblem(path, f"{where}: expected {rule!r}, got {_describe_value(value)}")
     elif error.validator == "pattern":
         what = _PATTERNS.get(rule, f"does not match the pattern {rule!r}")
-        yield _SchemaProblem(path, f"{where}: '{value}' {what}")
+        yield _SchemaProblem(path, f"{where}: {_shown(str(value))} {what}")
     elif error.validator in ("minItems", "minProperties") and rule == 1:
         yield _SchemaProblem(path, f"{where}: must not be empty")
     else:
@@ -315,6 +324,8 @@ def check_flow(path: str | os.PathLike[str]) -> LoadReport:
                                        "and 'states'")
         return LoadReport(display, None, reporter.sorted())
     _check_schema(data, reporter)
+    if not reporter.has_errors:
+        check_names(data, reporter)
     if reporter.has_errors:
         return LoadReport(display, None, reporter.sorted())
     flow = FlowBuilder(data, file.resolve(), reporter).build()

@@ -112,8 +112,12 @@ class EnumSlot:
             alternatives.append(f"(?P<v{index}>{_phrase_pattern(key)})")
         self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", _I)
 
+    def exact(self, text: str) -> str | None:
+        """The value when the whole message is one of the values or synonyms."""
+        return self._canonical.get(_phrase_key(text.strip(" .!?")))
+
     def parse(self, text: str, today: datetime.date) -> str | int | float | None:
-        exact = self._canonical.get(_phrase_key(text))
+        exact = self.exact(text)
         return exact if exact is not None else self.extract(text, today)
 
     def extract(self, text: str, today: datetime.date) -> str | int | float | None:

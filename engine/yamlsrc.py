@@ -231,8 +231,12 @@ class _Builder:
         try:
             return self._loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            self._problems.append(YamlProblem(_pos(node), f"YAML: {_one_line(str(exc))}"))
-            return None
+            problem = getattr(exc, "problem", None) or str(exc)
+            self._problems.append(YamlProblem(_pos(node), f"YAML: {_one_line(problem)}"))
+        except (ValueError, TypeError, IndexError):  # PyYAML on an explicit tag it can't read
+            self._problems.append(YamlProblem(
+                _pos(node), f"YAML: cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]}"))
+        return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         try:

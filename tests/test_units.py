@@ -174,3 +174,28 @@ def test_variations_rotate_deterministically(tmp_path: Path) -> None:
 def test_filters_render_missing_values_as_empty_text() -> None:
     rendered = Template("[{{ budget|money }}|{{ xs|join_natural }}|{{ d|nice_date }}]").render({})
     assert rendered == "[||]"
+
+
+def test_an_exact_choice_answers_the_question_before_intent_rules(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, """\
+        flow: choice
+        start: a
+        intents:
+          cancel: {patterns: ['\\bcancel\\b']}
+        slots:
+          action: {type: enum, values: [reschedule, cancel], prompt: "Reschedule or cancel?"}
+        states:
+          a:
+            collect: [action]
+            say: "you chose {{ action }}"
+            on: {cancel: b}
+          b: {say: cancelled, final: true}
+        global:
+          - {intent: cancel, goto: b}
+        """)
+    session = started(engine)
+    result = engine.handle(session, "Cancel.")
+    assert result.slots["action"] == "cancel" and result.state == "a"
+    assert result.texts == ["you chose cancel"]
+    session = started(engine)
+    assert engine.handle(session, "please cancel everything").state == "b"
