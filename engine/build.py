@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine import actions as action_mod
-from engine.data import columns_of, load_tables
+from engine.data import load_tables
 from engine.diagnostics import Reporter
 from engine.errors import ExpressionError, TemplateError, did_you_mean
 from engine.expressions import Expression, compile_expression
@@ -78,6 +78,7 @@ class FlowBuilder:
         self.intent_names = set(raw.get("intents", {}))
         self.slot_names = set(raw.get("slots", {}))
         self.data: dict[str, tuple[Row, ...]] = {}
+        self.columns: dict[str, frozenset[str] | None] = {}  # None: unknown
         assigned, self.has_python = self._scan_actions()
         self.variables = set(self.slot_names) | assigned
         self._next_id = 0
@@ -168,13 +169,15 @@ class FlowBuilder:
             self.template(payload, (*at, "payload")) if payload is not None else None,
         )
 
-    def expression(self, source: str, at: Path_, columns: frozenset[str] | None = None
+    def expression(self, source: str, at: Path_, table: str | None = None
                    ) -> Expression | None:
+        """A condition; in a lookup's `where`, bare names are the `table`'s columns."""
         try:
             expr = compile_expression(source)
         except ExpressionError as exc:
             self.r.inside(at, source, exc.offset, f"invalid condition: {exc}")
             return None
+        columns = self.columns.get(table) if table else None
         for dotted in sorted(expr.names):
             root = dotted[0]
             offset = _find_name(source, ".".join(dotted[:2]))
@@ -188,13 +191,12 @@ class FlowBuilder:
                     # A Python action may set it: only a warning then.
                     self.r.inside(at, source, offset, message,
                                   "warning" if self.has_python else "error")
-            elif columns is not None and root in columns:
-                continue
+            elif table is not None and (columns is None or root in columns):
+                continue  # a column, or columns unknown: the table's problem is reported
             else:
                 hint = f" (did you mean 'slots.{root}'?)" if root in self.variables else (
                     did_you_mean(root, columns or ()))
-                where = "a column of the table or 'slots.NAME'" if columns is not None else (
-                    "'slots.NAME'")
+                where = "a column of the table or 'slots.NAME'" if table else "'slots.NAME'"
                 self.r.inside(at, source, offset,
                               f"condition uses unknown name '{root}': use {where}{hint}")
         return expr
@@ -205,13 +207,14 @@ class FlowBuilder:
             at: Path_ = ("slots", name)
             kind = spec["type"]
             values = [str(v) for v in spec.get("values", [])]
-            reported = len(self.r.diagnostics)
             if "values_from" in spec:
-                values += self._values_from(spec["values_from"], (*at, "values_from"))
+                found = self._values_from(spec["values_from"], (*at, "values_from"))
+                if found is None:  # already reported, or the table could not be read
+                    continue
+                values += found
             if kind == "enum" and not values:
-                if len(self.r.diagnostics) == reported:  # not already explained
-                    self.r.error(at, f"enum slot '{name}' needs 'values', or 'values_from' "
-                                     "naming a column with values", key=True)
+                self.r.error(at, f"enum slot '{name}' needs 'values', or 'values_from' "
+                                 "naming a column with values", key=True)
                 continue
             try:
                 parser = build_slot_type(kind, values=tuple(dict.fromkeys(values)),
@@ -235,16 +238,20 @@ class FlowBuilder:
             )
         return result
 
-    def _values_from(self, ref: str, at: Path_) -> list[str]:
+    def _values_from(self, ref: str, at: Path_) -> list[str] | None:
+        """The values of TABLE.COLUMN; None when that cannot be known (and is reported)."""
         table, column = ref.split(".", 1)
         if not self._ref("data table", table, set(self.data), at):
-            return []
-        rows = self.data[table]
-        if rows and column not in columns_of(rows):
+            return None
+        columns = self.columns[table]
+        if columns is None:
+            return None
+        if column not in columns:
             self.r.inside(at, ref, len(table) + 1, f"table '{table}' has no column '{column}'"
-                             f"{did_you_mean(column, columns_of(rows))}")
-            return []
-        return [str(row[column]) for row in rows if row.get(column) not in (None, "")]
+                                                   f"{did_you_mean(column, columns)}")
+            return None
+        return [str(row[column]) for row in self.data[table]
+                if row.get(column) not in (None, "")]
 
     def _regex(self, source: str, at: Path_) -> re.Pattern[str] | None:
         try:
@@ -327,13 +334,13 @@ class FlowBuilder:
         table = spec["lookup"]
         if not self._ref("data table", table, set(self.data), (*at, "lookup")):
             return None
-        columns = columns_of(self.data[table])
-        where = (self.expression(spec["where"], (*at, "where"), columns)
+        columns = self.columns[table]
+        where = (self.expression(spec["where"], (*at, "where"), table)
                  if "where" in spec else None)
         sort = spec.get("sort")
         descending = bool(sort and sort.startswith("-"))
         sort_column = sort.lstrip("-") if sort else None
-        if sort_column and columns and sort_column not in columns:
+        if sort_column and columns is not None and sort_column not in columns:
             self.r.error((*at, "sort"), f"table '{table}' has no column '{sort_column}'"
                                         f"{did_you_mean(sort_column, columns)}")
         return Lookup(table, spec["as"], where, sort_column, descending, spec.get("limit"),
@@ -421,7 +428,7 @@ class FlowBuilder:
         return Messages(**built)
 
     def build(self) -> Flow:
-        self.data = load_tables(self.raw.get("data", {}), self.base, self.r)
+        self.data, self.columns = load_tables(self.raw.get("data", {}), self.base, self.r)
         self._ref("state", self.raw["start"], self.state_names, ("start",))
         slots = self.slots()
         intents = self.intents()

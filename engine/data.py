@@ -39,7 +39,7 @@ def _cell(text: str) -> Any:
     return value
 
 
-def _read_csv(text: str) -> tuple[Row, ...]:
+def _read_csv(text: str) -> tuple[tuple[Row, ...], frozenset[str]]:
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
@@ -57,7 +57,7 @@ def _read_csv(text: str) -> tuple[Row, ...]:
                 f"line {reader.line_num} has {len(record)} fields, the header has {len(columns)}"
             )
         rows.append({c: _cell(v) for c, v in zip(columns, record, strict=True)})
-    return tuple(rows)
+    return tuple(rows), frozenset(columns)
 
 
 def _check_records(data: Any) -> tuple[Row, ...]:
@@ -71,6 +71,11 @@ def read_table(path: Path, display: str | None = None) -> tuple[Row, ...]:
 
     `display` is how messages name the file (the path as the flow writes it).
     """
+    return _read(path, display)[0]
+
+
+def _read(path: Path, display: str | None) -> tuple[tuple[Row, ...], frozenset[str] | None]:
+    """A table's rows and columns (None when there are no rows to tell them from)."""
     name = display or str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -88,8 +93,10 @@ def read_table(path: Path, display: str | None = None) -> tuple[Row, ...]:
         if suffix == ".csv":
             return _read_csv(text)
         if suffix == ".json":
-            return _check_records(json.loads(text))
-        return _check_records(yaml.load(text, Loader=FlowYamlLoader))  # a safe loader
+            rows = _check_records(json.loads(text))
+        else:
+            rows = _check_records(yaml.load(text, Loader=FlowYamlLoader))  # a safe loader
+        return rows, (columns_of(rows) if rows else None)
     except DataFileError as exc:
         raise DataFileError(f"malformed data file '{name}': {exc}") from None
     except csv.Error as exc:
@@ -114,14 +121,17 @@ def columns_of(rows: tuple[Row, ...]) -> frozenset[str]:
 
 
 def load_tables(spec: Mapping[str, str], base: Path, reporter: Reporter
-                ) -> dict[str, tuple[Row, ...]]:
-    """Every table a flow's `data:` names; a table that cannot be read is reported at its
-    entry and left empty, so the rest of the flow is still checked."""
+                ) -> tuple[dict[str, tuple[Row, ...]], dict[str, frozenset[str] | None]]:
+    """Every table a flow's `data:` names, and each table's columns.
+
+    A table that cannot be read is reported at its entry and left empty with unknown
+    (None) columns, so the rest of the flow is still checked without follow-on errors."""
     tables: dict[str, tuple[Row, ...]] = {}
+    columns: dict[str, frozenset[str] | None] = {}
     for name, relative in spec.items():
         try:
-            tables[name] = read_table(base / relative, relative)
+            tables[name], columns[name] = _read(base / relative, relative)
         except DataFileError as exc:
             reporter.error(("data", name), str(exc))
-            tables[name] = ()
-    return tables
+            tables[name], columns[name] = (), None
+    return tables, columns

@@ -6,6 +6,7 @@ raises FlowError with all of them, never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -234,7 +235,9 @@ def _explain(error: ValidationError) -> Iterator[_SchemaProblem]:
     path: Path_ = tuple(error.absolute_path)
     schema, value, rule = _fields(error)
     where = _where(path)
-    if error.validator in ("oneOf", "anyOf"):
+    if error.validator in ("oneOf", "anyOf") and not error.context:  # several branches fit
+        yield _SchemaProblem(path, f"{where}: {error.message}")
+    elif error.validator in ("oneOf", "anyOf"):
         fitting = _branches(error)
         if len(fitting) == 1:
             for sub in fitting[0][1]:
@@ -257,7 +260,7 @@ def _explain(error: ValidationError) -> Iterator[_SchemaProblem]:
             if key in allowed:
                 continue
             hint = did_you_mean(str(key), allowed)
-            close = hint.split("'")[1] if hint else None
+            close = next(iter(difflib.get_close_matches(str(key), allowed, n=1)), None)
             if not hint:
                 hint = f"; expected {_either([repr(k) for k in allowed])}" if allowed else ""
             yield _SchemaProblem((*path, key), f"unknown key '{key}' {_in(path)}{hint}",
@@ -277,7 +280,8 @@ def _explain(error: ValidationError) -> Iterator[_SchemaProblem]:
                                    f"{_describe_value(value)}{hint}")
     elif error.validator == "enum":
         choices = [str(c) for c in rule]
-        yield _SchemaProblem(path, f"{where}: {_describe_value(value)} is not one of "
+        shown = _shown(value) if isinstance(value, str) else _describe_value(value)
+        yield _SchemaProblem(path, f"{where}: {shown} is not one of "
                                    f"{_either([repr(c) for c in choices])}"
                                    f"{did_you_mean(str(value), choices)}")
     elif error.validator == "const":

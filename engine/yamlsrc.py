@@ -129,16 +129,16 @@ class YamlSyntaxError(Exception):
         super().__init__("; ".join(p.message for p in problems))
 
 
+def _mark_position(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1)
+
+
 def _pos(node: yaml.Node) -> Position:
-    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+    return _mark_position(node.start_mark)
 
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def _mark_position(mark: Any) -> Position:
-    return Position(mark.line + 1, mark.column + 1)
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError) -> YamlProblem:

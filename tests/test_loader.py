@@ -8,22 +8,28 @@ Each fixture in tests/fixtures/bad/ carries its own expectations as comments:
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import tomllib
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from engine import Diagnostic, FlowError, check_flow, load_flow
+from engine import Diagnostic, FlowError, check_flow, load_flow, loader, yamlsrc
 from engine.data import DataFileError, read_table
 from engine.loader import flow_schema, schema_path
-from engine.yamlsrc import MAX_NODES, Position, YamlSyntaxError, load_yaml
+from engine.yamlsrc import Position, YamlSyntaxError, load_yaml
 
+ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 BAD = sorted((FIXTURES / "bad").glob("*.yaml"))
 GOOD = sorted((FIXTURES / "good").glob("*.yaml"))
-SHIPPED = sorted((Path(__file__).parent.parent / "flows").glob("*.yaml"))
+SHIPPED = sorted((ROOT / "flows").glob("*.yaml"))
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) (error|warning) (.+)$", re.MULTILINE)
 
 
@@ -178,10 +184,11 @@ def test_an_alias_cycle_is_an_error_not_a_recursion_crash() -> None:
         load_yaml("a: &a [*a]\n")
 
 
-def test_an_alias_bomb_is_stopped_before_it_expands() -> None:
+def test_an_alias_bomb_is_stopped_before_it_expands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlsrc, "MAX_NODES", 10_000)  # the real limit takes a second
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
-    with pytest.raises(YamlSyntaxError, match=f"more than {MAX_NODES} values"):
+    with pytest.raises(YamlSyntaxError, match="more than 10000 values"):
         load_yaml("\n".join(lines) + "\n")
 
 
@@ -207,6 +214,19 @@ def test_missing_path_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_directory_is_one_clear_error(tmp_path: Path) -> None:
     assert only(tmp_path).message == "is a directory, not a flow file"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_is_not_read_forever() -> None:
+    assert only(Path("/dev/zero")).message == "not a regular file"
+
+
+def test_a_file_too_large_is_refused_before_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "MAX_FLOW_BYTES", 100)
+    assert only(write(tmp_path, MINIMAL * 5)).message == (
+        "file is too large (the limit is 100 bytes)")
 
 
 def test_binary_file_is_one_clear_error(tmp_path: Path) -> None:
@@ -311,10 +331,41 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
     assert flow_schema() == schema
 
 
-def test_the_schema_is_found_where_the_package_looks_for_it() -> None:
-    path = schema_path()
-    assert path.is_file()
-    assert path.name == "flow.schema.json"
+def test_the_schema_is_found_in_the_source_tree_when_not_packaged() -> None:
+    assert schema_path() == ROOT / "schemas" / "flow.schema.json"
+
+
+def test_the_schema_inside_the_package_is_preferred(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packaged = tmp_path / "schemas" / "flow.schema.json"
+    packaged.parent.mkdir()
+    packaged.write_text("{}")
+    monkeypatch.setattr(loader.resources, "files", lambda package: tmp_path)
+    assert schema_path() == packaged
+
+
+def test_the_wheel_puts_the_schema_where_the_package_looks_for_it() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    force_include = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert force_include["schemas/flow.schema.json"] == "engine/schemas/flow.schema.json"
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_finds_its_own_schema(tmp_path: Path) -> None:
+    pytest.importorskip("hatchling")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "--quiet", "--wheel-dir", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True, timeout=120)
+    (wheel,) = tmp_path.glob("flowbot-*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    code = "import engine.loader as l; print(l.schema_path()); print(l.flow_schema()['title'])"
+    shown = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                           text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)},
+                           timeout=60).stdout.splitlines()
+    assert shown == [str(site / "engine" / "schemas" / "flow.schema.json"), "flowbot flow"]
 
 
 # --- meaning -------------------------------------------------------------------------
@@ -402,3 +453,11 @@ def test_a_data_path_that_is_a_directory_is_an_error_at_its_entry(tmp_path: Path
     found = only(write(tmp_path, text))
     assert (found.line, found.column, found.message) == (
         6, 6, "data file 'dir.csv' is a directory")
+
+
+def test_a_header_only_csv_still_knows_its_columns(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("name,price\n")
+    text = MINIMAL.replace("{say: Hi!, final: true}",
+                           "{do: [{lookup: t, as: x, where: 'prce < 5'}], final: true}")
+    found = only(write(tmp_path, text + "data:\n  t: t.csv\n"))
+    assert found.message.endswith("(did you mean 'price'?)")
