@@ -363,6 +363,7 @@ class FlowBuilder:
             when=self._optional(self.expression, spec, "when", at),
             actions=self.actions(spec.get("do", []), (*at, "do")),
             say=self._optional(self.response, spec, "say", at),
+            priority=spec.get("priority") == "high",
         )
 
     def state(self, name: str, spec: Mapping[str, Any]) -> State:

@@ -115,6 +115,7 @@ class Transition:
     when: Expression | None = None
     actions: tuple[Action, ...] = ()
     say: Response | None = None
+    priority: bool = False  # a global matched before the state's own intents
 
 
 @dataclass(frozen=True)

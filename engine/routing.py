@@ -120,12 +120,13 @@ class Router:
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
+        urgent = [t.intent for t in flow.global_transitions if t.intent and t.priority]
         global_intents = [t.intent for t in flow.global_transitions if t.intent]
         self._rules: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
         self._examples: dict[str, _ExampleIndex] = {}
         self._allowed: dict[str, list[str]] = {}
         for name, state in flow.states.items():
-            allowed = list(dict.fromkeys([*state.intents, *global_intents]))
+            allowed = list(dict.fromkeys([*urgent, *state.intents, *global_intents]))
             self._allowed[name] = allowed
             self._rules[name] = [
                 (intent, pattern) for intent in allowed for pattern in flow.intents[intent].patterns

@@ -199,3 +199,23 @@ def test_an_exact_choice_answers_the_question_before_intent_rules(tmp_path: Path
     assert result.texts == ["you chose cancel"]
     session = started(engine)
     assert engine.handle(session, "please cancel everything").state == "b"
+
+
+def test_a_high_priority_global_beats_the_state_intents(tmp_path: Path) -> None:
+    flow = """\
+        flow: urgent
+        start: a
+        intents:
+          book: {patterns: ['\\bbook\\b']}
+          emergency: {patterns: ['\\bbleeding\\b']}
+        states:
+          a: {on: {book: b}}
+          b: {say: booking, final: true}
+          sos: {say: call 911, final: true}
+        global:
+          - {intent: emergency, goto: sos, priority: PRIORITY}
+        """
+    normal = engine_for(tmp_path, flow.replace("PRIORITY", "normal"))
+    assert normal.handle(started(normal), "book me in, I'm bleeding").state == "b"
+    high = engine_for(tmp_path, flow.replace("PRIORITY", "high"))
+    assert high.handle(started(high), "book me in, I'm bleeding").state == "sos"
