@@ -11,11 +11,12 @@ import datetime
 import re
 from typing import TYPE_CHECKING, Any
 
+from engine import prompting, slotfill
 from engine.actions import run_actions
 from engine.errors import ActionError, TemplateError
 from engine.expressions import TODAY_KEY
-from engine.flow import CollectStep, Response, Slot, State, Transition
-from engine.llm.base import KnowledgeSnippet, LLMReply, ReplyRequest, RouteRequest
+from engine.flow import CollectStep, Response, Slot, Transition
+from engine.llm.base import LLMReply, RouteRequest
 from engine.machine import NEXT_EVENT, intent_event
 from engine.replies import Reply, render_response
 from engine.result import TurnResult
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 MAX_HOPS = 25  # states passed through in one turn before we call it a loop
 MAX_STACK = 10
-KNOWLEDGE_CONTEXT_SCORE = 0.4  # FAQ answers this close are handed to the model as context
 _QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how|is|are|do|does|"
                        r"can|could|would|will|should)\b", re.IGNORECASE)
 # Stricter, for free-text answers: names like "Will Smith" start like a question.
@@ -205,12 +205,14 @@ class Dialogue:
         answered = False
         if pending is not None:
             slot = self.flow.slots[pending]
-            value = self._mention(slot) if slot.mentions else None
-            if value is None and not (slot.kind == "text" and _WH_QUESTION.search(self.text)):
-                # A question is not a free-text answer ("why do you need my name?").
-                value = slot.parser.parse(self.text, self.today)
+            if slot.kind == "text" and _WH_QUESTION.search(self.text):
+                # A question is not a free-text answer ("why do you ask?"), though it
+                # may still match one of the slot's own patterns.
+                value = slotfill.mentioned(slot, self.text, self.today)
+            else:
+                value = slotfill.answer(slot, self.text, self.today)
             if value is not None:
-                error = self._invalid_reason(slot, value)
+                error = slotfill.invalid_reason(slot, value, self.today)
                 if error is not None:
                     self._invalid_answer(pending, error)
                     return True
@@ -225,47 +227,21 @@ class Dialogue:
         self._settle()
         return True
 
-    def _mention(self, slot: Slot) -> Any:
-        for pattern in slot.mentions:
-            found = pattern.search(self.text)
-            if found:
-                value = slot.parser.parse(found.group(1) if pattern.groups else found.group(0),
-                                          self.today)
-                if value is not None:
-                    return value
-        return None
-
     def _extract(self, names: list[str] | tuple[str, ...]) -> bool:
         """Fill slots mentioned in the message; True if any changed."""
         changed = False
         for name in dict.fromkeys(names):
             slot = self.flow.slots[name]
-            value = self._mention(slot)
-            if value is None:
-                value = slot.parser.extract(self.text, self.today)
+            value = slotfill.extract(slot, self.text, self.today)
             if value is None:
                 continue
-            reason = self._invalid_reason(slot, value)
+            reason = slotfill.invalid_reason(slot, value, self.today)
             if reason is not None:
                 self.events.append({"type": "slot_invalid", "slot": name, "value": value,
                                     "reason": reason})
                 continue
             changed = self._set_slot(slot, value, "mention") or changed
         return changed
-
-    def _invalid_reason(self, slot: Slot, value: Any) -> str | None:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if slot.minimum is not None and value < slot.minimum:
-                return f"must be at least {slot.minimum:g}"
-            if slot.maximum is not None and value > slot.maximum:
-                return f"must be at most {slot.maximum:g}"
-        if slot.kind == "date" and slot.after is not None and isinstance(value, str):
-            earliest = self.today.isoformat()
-            if slot.after == "today" and value < earliest:
-                return "must not be in the past"
-            if slot.after == "tomorrow" and value <= earliest:
-                return "must be tomorrow or later"
-        return None
 
     def _set_slot(self, slot: Slot, value: Any, how: str) -> bool:
         if self.session.pending == slot.name:
@@ -443,13 +419,16 @@ class Dialogue:
             if slot is None or name not in self.flow.intents[routed.intent].slots:
                 continue
             parsed = slot.parser.parse(str(value), self.today)
-            if parsed is not None and self._invalid_reason(slot, parsed) is None:
+            if parsed is not None and slotfill.invalid_reason(slot, parsed, self.today) is None:
                 self._set_slot(slot, parsed, "llm")
         return Match(routed.intent, "llm", routed.confidence, "LLM router")
 
     def _open_ended(self) -> None:
         state = self.flow.states[self.session.state]
-        reply = self.engine.provider.reply(self._reply_request(state))
+        request = prompting.reply_request(
+            self.flow, state, self.session, self.text, self.engine.router, self._context(),
+            with_prompts=self.engine.provider.enabled, report=self._error)
+        reply = self.engine.provider.reply(request)
         if reply is not None and reply.text.strip():
             self._record_llm(reply)
             self.route = "llm" if reply.source == "llm" else "fallback"
@@ -470,32 +449,6 @@ class Dialogue:
                     "latency_ms": reply.latency_ms, "source": reply.source}
         if reply.error:
             self.llm["error"] = reply.error
-
-    def _reply_request(self, state: State) -> ReplyRequest:
-        context = self._context()
-        hit = self.engine.router.match_knowledge(self.text, KNOWLEDGE_CONTEXT_SCORE)
-        snippets = () if hit is None else (KnowledgeSnippet(
-            hit.entry.id, hit.why, render_response(hit.entry.answer, context, 0).text, hit.score),)
-        system = state_prompt = None
-        if self.engine.provider.enabled:  # prompts are for a model; offline needs none
-            system = self._render_prompt(self.flow.llm.system, context)
-            state_prompt = self._render_prompt(state.prompt, context)
-        return ReplyRequest(
-            flow=self.flow.name, state=state.name, user=self.text, system=system,
-            state_prompt=state_prompt, knowledge=snippets,
-            history=tuple((role, text) for role, text in self.session.history),
-            slots=dict(self.session.slots),
-        )
-
-    def _render_prompt(self, template: Template | None, context: dict[str, Any]) -> str | None:
-        """A prompt that fails to render is left out, not allowed to end the turn."""
-        if template is None:
-            return None
-        try:
-            return template.render(context)
-        except TemplateError as exc:
-            self._error(f"prompt left out: {exc}")
-            return None
 
     def _fallback_response(self) -> Response:
         state = self.flow.states[self.session.state]

@@ -1,0 +1,51 @@
+"""Reading one slot's value out of a message, and checking it against the slot's rules.
+
+Pure functions of (slot, text, date): the turn decides when to call them and
+what to do with the answer.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from engine.flow import Slot
+
+
+def mentioned(slot: Slot, text: str, today: datetime.date) -> Any:
+    """A value found by one of the slot's own `mentions` patterns, or None."""
+    for pattern in slot.mentions:
+        found = pattern.search(text)
+        if found:
+            value = slot.parser.parse(found.group(1) if pattern.groups else found.group(0), today)
+            if value is not None:
+                return value
+    return None
+
+
+def extract(slot: Slot, text: str, today: datetime.date) -> Any:
+    """A value the message mentions in passing ("show me SUVs under 35k")."""
+    value = mentioned(slot, text, today)
+    return value if value is not None else slot.parser.extract(text, today)
+
+
+def answer(slot: Slot, text: str, today: datetime.date) -> Any:
+    """A value from a message that answers this slot's question: read more leniently."""
+    value = mentioned(slot, text, today)
+    return value if value is not None else slot.parser.parse(text, today)
+
+
+def invalid_reason(slot: Slot, value: Any, today: datetime.date) -> str | None:
+    """Why `value` breaks the slot's rules (min, max, after), or None if it is fine."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if slot.minimum is not None and value < slot.minimum:
+            return f"must be at least {slot.minimum:g}"
+        if slot.maximum is not None and value > slot.maximum:
+            return f"must be at most {slot.maximum:g}"
+    if slot.kind == "date" and slot.after is not None and isinstance(value, str):
+        earliest = today.isoformat()
+        if slot.after == "today" and value < earliest:
+            return "must not be in the past"
+        if slot.after == "tomorrow" and value <= earliest:
+            return "must be tomorrow or later"
+    return None
