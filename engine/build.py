@@ -8,25 +8,21 @@ key or value that causes it.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from engine import actions as action_mod
 from engine.data import load_tables
 from engine.diagnostics import Reporter
-from engine.errors import ExpressionError, TemplateError, did_you_mean
-from engine.expressions import Expression, compile_expression
+from engine.errors import did_you_mean
 from engine.flow import (
     Action,
-    Button,
     CallPython,
     ClearSlots,
     CollectStep,
     Flow,
     Intent,
-    ItemList,
     KnowledgeEntry,
     LLMSettings,
     Lookup,
@@ -40,6 +36,7 @@ from engine.flow import (
     Transition,
 )
 from engine.slot_types import build_slot_type
+from engine.snippets import SnippetCompiler
 from engine.templates import Template
 from engine.yamlsrc import Path_
 
@@ -56,31 +53,21 @@ DEFAULT_MESSAGES = {
         "Set OPENAI_API_KEY to turn it on.)"
     ),
 }
-T = TypeVar("T")
-TEMPLATE_GLOBALS = frozenset({"slots", "user", "state", "item", "length", "limit", "error"})
 
 
-def _find_name(source: str, name: str) -> int:
-    """Where `name` first appears in `source` as a whole (dotted) name; 0 if it does not."""
-    found = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source)
-    return found.start() if found else 0
-
-
-class FlowBuilder:
+class FlowBuilder(SnippetCompiler):
     """Builds one Flow; read `flow` and `reporter.diagnostics` afterwards."""
 
     def __init__(self, raw: Mapping[str, Any], path: Path, reporter: Reporter) -> None:
         self.raw = raw
         self.path = path
         self.base = path.parent
-        self.r = reporter
         self.state_names = set(raw.get("states", {}))
         self.intent_names = set(raw.get("intents", {}))
         self.slot_names = set(raw.get("slots", {}))
         self.data: dict[str, tuple[Row, ...]] = {}
-        self.columns: dict[str, frozenset[str] | None] = {}  # None: unknown
-        assigned, self.has_python = self._scan_actions()
-        self.variables = set(self.slot_names) | assigned
+        assigned, has_python = self._scan_actions()
+        super().__init__(reporter, self.slot_names | assigned, has_python)
         self._next_id = 0
 
     # ---- helpers ---------------------------------------------------------
@@ -102,104 +89,6 @@ class FlowBuilder:
             elif isinstance(node, list):
                 todo.extend(node)
         return names, python
-
-    def _optional(self, build: Callable[[Any, Path_], T], spec: Mapping[str, Any], key: str,
-                  at: Path_) -> T | None:
-        """`build` the value of `spec[key]` (written at `at`.key), if the key is there."""
-        return build(spec[key], (*at, key)) if key in spec else None
-
-    def _ref(self, kind: str, name: str, known: set[str], at: Path_, key: bool = False) -> bool:
-        if name in known:
-            return True
-        self.r.error(at, f"unknown {kind} '{name}'{did_you_mean(name, known)}", key=key)
-        return False
-
-    def template(self, source: Any, at: Path_, extra: frozenset[str] = frozenset()) -> Template:
-        text = str(source)
-        try:
-            template = Template(text)
-        except TemplateError as exc:
-            # templates.py raises from Jinja's error, which knows the template line.
-            line = getattr(exc.__context__, "lineno", None) or 1
-            offset = sum(len(part) + 1 for part in text.split("\n")[: line - 1])
-            self.r.inside(at, text, offset, str(exc))
-            return Template("")
-        known = self.variables | TEMPLATE_GLOBALS | extra
-        for name in sorted(template.names - known):
-            self.r.inside(at, text, _find_name(text, name),
-                          f"template uses '{name}', which is not a slot or variable"
-                          f"{did_you_mean(name, known)}", "warning")
-        return template
-
-    def response(self, spec: Any, at: Path_) -> Response:
-        if isinstance(spec, str):
-            return Response((self.template(spec, at),))
-        if isinstance(spec, list):
-            return Response(tuple(self.template(s, (*at, i)) for i, s in enumerate(spec)))
-        text = spec["text"]
-        texts = text if isinstance(text, list) else [text]
-        text_at = (*at, "text")
-        variations = tuple(
-            self.template(t, (*text_at, i) if isinstance(text, list) else text_at)
-            for i, t in enumerate(texts)
-        )
-        buttons = tuple(self._button(b, (*at, "buttons", i))
-                        for i, b in enumerate(spec.get("buttons", [])))
-        items = None
-        if "items" in spec:
-            items_spec = spec["items"]
-            items_at = (*at, "items")
-            self._ref("slot or variable", items_spec["from"], self.variables, (*items_at, "from"))
-            item_names = frozenset({"item"})
-            items = ItemList(
-                source=items_spec["from"],
-                title=self.template(items_spec["title"], (*items_at, "title"), item_names),
-                subtitle=(self.template(items_spec["subtitle"], (*items_at, "subtitle"), item_names)
-                          if "subtitle" in items_spec else None),
-                limit=items_spec.get("limit", 10),
-            )
-        return Response(variations, buttons, items)
-
-    def _button(self, spec: Any, at: Path_) -> Button:
-        if isinstance(spec, str):
-            return Button(self.template(spec, at))
-        payload = spec.get("payload")
-        return Button(
-            self.template(spec["title"], (*at, "title")),
-            self.template(payload, (*at, "payload")) if payload is not None else None,
-        )
-
-    def expression(self, source: str, at: Path_, table: str | None = None
-                   ) -> Expression | None:
-        """A condition; in a lookup's `where`, bare names are the `table`'s columns."""
-        try:
-            expr = compile_expression(source)
-        except ExpressionError as exc:
-            self.r.inside(at, source, exc.offset, f"invalid condition: {exc}")
-            return None
-        columns = self.columns.get(table) if table else None
-        for dotted in sorted(expr.names):
-            root = dotted[0]
-            offset = _find_name(source, ".".join(dotted[:2]))
-            if root == "slots":
-                if len(dotted) < 2:
-                    continue
-                name = dotted[1]
-                if name not in self.variables:
-                    message = f"condition uses unknown slot 'slots.{name}'" + did_you_mean(
-                        name, self.variables)
-                    # A Python action may set it: only a warning then.
-                    self.r.inside(at, source, offset, message,
-                                  "warning" if self.has_python else "error")
-            elif table is not None and (columns is None or root in columns):
-                continue  # a column, or columns unknown: the table's problem is reported
-            else:
-                hint = f" (did you mean 'slots.{root}'?)" if root in self.variables else (
-                    did_you_mean(root, columns or ()))
-                where = "a column of the table or 'slots.NAME'" if table else "'slots.NAME'"
-                self.r.inside(at, source, offset,
-                              f"condition uses unknown name '{root}': use {where}{hint}")
-        return expr
 
     def slots(self) -> dict[str, Slot]:
         result = {}
@@ -252,24 +141,6 @@ class FlowBuilder:
             return None
         return [str(row[column]) for row in self.data[table]
                 if row.get(column) not in (None, "")]
-
-    def _regex(self, source: str, at: Path_) -> re.Pattern[str] | None:
-        try:
-            return re.compile(source, re.IGNORECASE)
-        except re.error as exc:
-            self.r.inside(at, source, exc.pos or 0,
-                          f"invalid regex: {exc.msg} (at character {(exc.pos or 0) + 1})")
-            return None
-
-    def _patterns(self, spec: Mapping[str, Any], at: Path_) -> tuple[re.Pattern[str], ...]:
-        """An item's `patterns` plus one whole-word pattern for its `keywords`."""
-        patterns = [p for i, src in enumerate(spec.get("patterns", []))
-                    if (p := self._regex(src, (*at, "patterns", i))) is not None]
-        keywords = [k.strip() for k in spec.get("keywords", []) if k.strip()]
-        if keywords:
-            words = "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in keywords)
-            patterns.append(re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE))
-        return tuple(patterns)
 
     def intents(self) -> dict[str, Intent]:
         result = {}
