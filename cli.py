@@ -13,6 +13,7 @@ import click
 from engine import Engine, FlowbotError, __version__, check_flow, load_flow
 from engine.console import ChatOptions, run_chat, use_color
 from engine.graph import to_dot, to_mermaid
+from engine.llm import provider_from_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,7 +52,7 @@ def run(flow: Path, as_json: bool, session_path: Path | None, max_input: int | N
     \b
     Interactive commands: /state /slots /trace /reset /help /quit
     """
-    engine = Engine(load_flow(flow), max_input_chars=max_input)
+    engine = Engine(load_flow(flow), provider=provider_from_env(), max_input_chars=max_input)
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not as_json
     options = ChatOptions(as_json=as_json, session_path=session_path, interactive=interactive,
                           color=use_color(interactive))

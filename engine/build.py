@@ -49,8 +49,8 @@ DEFAULT_MESSAGES = {
     ),
     "invalid": "Sorry, that doesn't look like a valid answer.",
     "llm_off": (
-        "(The language model is off: I answer from my rules and FAQ only. "
-        "Set OPENAI_API_KEY to turn it on.)"
+        "(The language model is off: {{ reason }}. I answer from my rules and FAQ only."
+        "{% if hint %} {{ hint }}{% endif %})"
     ),
 }
 

@@ -100,7 +100,10 @@ class Dialogue:
             self._error(str(exc))
 
     def render_notice(self) -> str:
-        return render_response(self.flow.messages.llm_off, self._context(), 0).text
+        provider = self.engine.provider
+        context = {**self._context(), "reason": provider.off_reason,
+                   "hint": provider.how_to_enable}
+        return render_response(self.flow.messages.llm_off, context, 0).text
 
     def _error(self, message: str) -> None:
         self.events.append({"type": "error", "message": message})

@@ -18,7 +18,9 @@ from engine.templates import Template
 from engine.yamlsrc import Path_
 
 T = TypeVar("T")
-TEMPLATE_GLOBALS = frozenset({"slots", "user", "state", "item", "length", "limit", "error"})
+TEMPLATE_GLOBALS = frozenset(
+    {"slots", "user", "state", "item", "length", "limit", "error", "reason", "hint"}
+)
 
 
 def _find_name(source: str, name: str) -> int:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
@@ -156,3 +157,13 @@ def test_a_saved_conversation_that_ended_starts_over(tmp_path: Path) -> None:
     code, out, _ = run("run", CARS, "--session", str(session), input="show me suvs\n")
     assert code == 0
     assert "had ended: starting a new one" in out and "What's your budget?" in out
+
+
+def test_the_start_notice_says_why_the_llm_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    _, out, _ = run("run", CARS, input="")
+    assert "no OPENAI_API_KEY is set" in out and "Set OPENAI_API_KEY to turn it on." in out
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-value")
+    _, out, _ = run("run", CARS, input="")
+    assert "no OpenAI provider yet" in out and "Set OPENAI_API_KEY" not in out
+    assert "sk-test-secret-value" not in out

@@ -63,6 +63,8 @@ class LLMReply:
 class LLMProvider(Protocol):
     name: str
     model: str | None
+    off_reason: str  # why no model answers ("" when one does), for the start notice
+    how_to_enable: str
 
     @property
     def enabled(self) -> bool:

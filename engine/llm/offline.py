@@ -13,8 +13,11 @@ class OfflineProvider:
     name = "offline"
     model: str | None = None
 
-    def __init__(self, min_score: float = 0.65) -> None:
+    def __init__(self, min_score: float = 0.65, reason: str = "no OPENAI_API_KEY is set",
+                 hint: str = "Set OPENAI_API_KEY to turn it on.") -> None:
         self.min_score = min_score
+        self.off_reason = reason
+        self.how_to_enable = hint
 
     @property
     def enabled(self) -> bool:
