@@ -75,8 +75,9 @@ def validate(flows: tuple[Path, ...], strict: bool) -> None:
         if report.errors or (strict and report.warnings):
             failed = True
         else:
-            click.echo(f"{path}: ok" + (f" ({len(report.warnings)} warnings)"
-                                        if report.warnings else ""))
+            count = len(report.warnings)
+            click.echo(f"{path}: ok" + (f" ({count} warning{'s' if count > 1 else ''})"
+                                        if count else ""))
     sys.exit(1 if failed else 0)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from engine.errors import ActionError, TemplateError
+from engine.errors import ActionError, TemplateError, did_you_mean
 from engine.expressions import TODAY_KEY
 from engine.flow import Action, CallPython, ClearSlots, Lookup, Row, SetSlots
 from engine.templates import Template
@@ -53,8 +53,10 @@ def import_python_action(dotted: str, base: Path) -> Callable[..., Any]:
         _MODULES[file.resolve()] = module
     function = getattr(module, function_name, None)
     if not callable(function):
+        defined = [name for name, value in vars(module).items()
+                   if callable(value) and not name.startswith("_")]
         raise ActionImportError(f"Python action '{dotted}': {file.name} defines no function "
-                                f"'{function_name}'")
+                                f"'{function_name}'{did_you_mean(function_name, defined)}")
     return function  # type: ignore[no-any-return]
 
 

@@ -74,12 +74,6 @@ class StoreError(FlowbotError):
     """A session could not be read or written."""
 
 
-class UsageError(FlowbotError):
-    """The command line was used wrongly."""
-
-    exit_code = 2
-
-
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return ' (did you mean 'x'?)' for the closest candidate, or ''."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

@@ -102,11 +102,15 @@ class _ExampleIndex:
         chars = utils.default_process(text)
         best: tuple[float, int] | None = None
         for index, words in enumerate(self._words):
-            overlap = 0.0
-            if query_norm and self._norms[index]:
-                shared = sum(query[w] ** 2 for w in words if w in query)
-                overlap = shared / (query_norm * self._norms[index])
-            score = 0.7 * overlap + 0.3 * fuzz.token_sort_ratio(chars, self._chars[index]) / 100
+            similar = fuzz.token_sort_ratio(chars, self._chars[index]) / 100
+            if not query and not words:  # "where are you": only short words on both sides
+                score = similar
+            else:
+                overlap = 0.0
+                if query_norm and self._norms[index]:
+                    shared = sum(query[w] ** 2 for w in words if w in query)
+                    overlap = shared / (query_norm * self._norms[index])
+                score = 0.7 * overlap + 0.3 * similar
             if best is None or score > best[0]:
                 best = (score, index)
         if best is None or best[0] < cutoff:

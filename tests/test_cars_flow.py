@@ -283,3 +283,11 @@ def test_unparseable_budget_reprompt_reads_well(engine: Engine, session: Session
     say(engine, session, "show me suvs")
     result = say(engine, session, "lots")
     assert result.texts == ["Please give a budget as an amount, like 30000 or 30k."]
+
+
+@pytest.mark.parametrize("question", ["where are you?", "how do I get to you"])
+def test_faq_questions_of_short_words_still_match(
+    engine: Engine, session: Session, question: str
+) -> None:
+    result = say(engine, session, question)
+    assert {"type": "knowledge", "id": "location"} in result.events
