@@ -20,7 +20,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from engine import Diagnostic, FlowError, check_flow, load_flow, loader, yamlsrc
+from engine import Diagnostic, FlowError, check_flow, load_flow, loader, schema, yamlsrc
 from engine.data import DataFileError, read_table
 from engine.loader import flow_schema, schema_path
 from engine.yamlsrc import Position, YamlSyntaxError, load_yaml
@@ -341,7 +341,7 @@ def test_the_schema_inside_the_package_is_preferred(
     packaged = tmp_path / "schemas" / "flow.schema.json"
     packaged.parent.mkdir()
     packaged.write_text("{}")
-    monkeypatch.setattr(loader.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(schema.resources, "files", lambda package: tmp_path)
     assert schema_path() == packaged
 
 
