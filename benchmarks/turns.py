@@ -4,7 +4,7 @@
     python benchmarks/turns.py --quick    # a fast smoke run with small sizes
     python benchmarks/turns.py --json     # also print the figures as JSON
 
-Four figures, each against its target:
+Three figures, each against its target:
 
 1. Turn latency through the public API (`Engine.handle`) on a scripted
    conversation with flows/cars.yaml in which every turn is rule-routed, and in

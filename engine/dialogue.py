@@ -47,7 +47,7 @@ class Dialogue:
         self.text = ""
         self.replies: list[Reply] = []
         self.events: list[dict[str, Any]] = []
-        self.trace: list[str] = []
+        self.steps: list[tuple[str, tuple[Any, ...]]] = []  # the trace, formatted on demand
         self.actions: list[str] = []
         self.intent: str | None = None
         self.route = "fallback"
@@ -76,7 +76,7 @@ class Dialogue:
         return TurnResult(
             user=self.raw, replies=self.replies, state=session.state, slots=dict(session.slots),
             intent=self.intent, route=self.route, confidence=self.confidence,
-            actions=self.actions, events=self.events, trace=self.trace, llm=self.llm,
+            actions=self.actions, events=self.events, steps=self.steps, llm=self.llm,
             ended=session.ended,
         )
 
@@ -105,15 +105,20 @@ class Dialogue:
                    "hint": provider.how_to_enable}
         return render_response(self.flow.messages.llm_off, context, 0).text
 
+    def _why(self, template: str, *args: Any) -> None:
+        """Note a step for /trace. Formatting waits until someone reads the trace: most
+        turns are never traced, and this is the hot path."""
+        self.steps.append((template, args))
+
     def _error(self, message: str) -> None:
         self.events.append({"type": "error", "message": message})
-        self.trace.append(f"error: {message}")
+        self._why("error: {}", message)
 
     # ---- the turn ----------------------------------------------------------
 
     def begin(self) -> None:
         self.session.ended = False
-        self.trace.append(f"start in '{self.flow.start}'")
+        self._why("start in '{}'", self.flow.start)
         try:
             self._arrive(self.flow.start)
             self._settle()
@@ -132,13 +137,13 @@ class Dialogue:
         text = "" if len(raw) > limit * 4 else normalise(raw)
         if len(raw) > limit * 4 or len(text) > limit:
             self.events.append({"type": "input_too_long", "length": len(raw), "limit": limit})
-            self.trace.append(f"input of {len(raw)} characters is over the limit of {limit}")
+            self._why("input of {} characters is over the limit of {}", len(raw), limit)
             self.say(self.flow.messages.too_long, {"length": len(raw), "limit": limit})
             self._reask()
             return
         self.text = text
         if not self.text:
-            self.trace.append("empty input")
+            self._why("empty input")
             self.say(self.flow.messages.empty)
             self._reask()
             return
@@ -152,7 +157,7 @@ class Dialogue:
         self.session.slots.clear()
         self.session.stack.clear()
         self.session.ended = False
-        self.trace.append("conversation had ended: starting over")
+        self._why("conversation had ended: starting over")
         self._arrive(self.flow.start)
 
     def _route_and_step(self) -> None:
@@ -225,8 +230,8 @@ class Dialogue:
         if not (answered or mentioned):
             return False
         self.route, self.confidence = "rule", 1.0
-        self.trace.append("slot answer: " + ", ".join(
-            f"{e['slot']}={e['value']!r}" for e in self.events if e["type"].startswith("slot_")))
+        self._why("slot answer: {}", [(e["slot"], e.get("value")) for e in self.events
+                                      if e["type"].startswith("slot_")])
         self._settle()
         return True
 
@@ -269,15 +274,15 @@ class Dialogue:
         session.attempts += 1
         self.events.append({"type": "slot_invalid", "slot": name,
                             "reason": reason or "not understood", "attempt": session.attempts})
-        self.trace.append(f"invalid answer for '{name}' ({reason or 'not understood'}), "
-                          f"attempt {session.attempts}")
+        self._why("invalid answer for '{}' ({}), attempt {}", name, reason or "not understood",
+                  session.attempts)
         limit = (step.max_attempts if step and step.max_attempts else slot.max_attempts)
         if session.attempts >= limit:
             on_fail = (step.on_fail if step else None) or slot.on_fail
             session.attempts = 0
             if on_fail:
                 self.events.append({"type": "slot_gave_up", "slot": name, "goto": on_fail})
-                self.trace.append(f"gave up on '{name}' after {limit} attempts: go to '{on_fail}'")
+                self._why("gave up on '{}' after {} attempts: go to '{}'", name, limit, on_fail)
                 self._arrive(on_fail)
                 self._settle()
                 return
@@ -298,7 +303,7 @@ class Dialogue:
         session.state = name
         session.pending = None
         session.attempts = 0
-        self.trace.append(f"enter '{name}'")
+        self._why("enter '{}'", name)
         self.say(self.flow.states[name].intro)
 
     def _settle(self) -> None:
@@ -324,7 +329,7 @@ class Dialogue:
             if fired is None:
                 return
             self._apply(fired)
-            self.trace.append(f"next: '{state.name}' -> '{dest}'")
+            self._why("next: '{}' -> '{}'", state.name, dest)
             self._arrive(dest)
         self._error(f"the flow passed through {MAX_HOPS} states without waiting for the user")
 
@@ -358,15 +363,16 @@ class Dialogue:
     def _take_intent(self, match: Match) -> None:
         session = self.session
         self.intent, self.route, self.confidence = match.intent, match.tier, match.confidence
-        self.trace.append(f"intent '{match.intent}' by {match.tier} ({match.why}, "
-                          f"confidence {match.confidence})")
+        evidence = {"rule": "pattern", "example": "example"}.get(match.tier, "from")
+        self._why("intent '{}' by {} ({} '{}', confidence {})", match.intent, match.tier,
+                  evidence, match.why, match.confidence)
         self._extract(self.flow.intents[match.intent].slots)
         source = session.state
         dest, fired = self.engine.machine.fire(source, intent_event(match.intent), self._scope())
         if fired is None:
             self.events.append({"type": "no_transition", "intent": match.intent})
-            self.trace.append(f"no transition for '{match.intent}' from '{source}' "
-                              "(conditions did not hold)")
+            self._why("no transition for '{}' from '{}' (conditions did not hold)",
+                      match.intent, source)
             self.say(self._fallback_response())
             self._reask()
             return
@@ -376,13 +382,13 @@ class Dialogue:
             del session.stack[:-MAX_STACK]
         if fired.back:
             target = session.stack.pop() if session.stack else self.flow.start
-            self.trace.append(f"return to '{target}'")
+            self._why("return to '{}'", target)
             if target == source:  # came straight back: the message may answer, as below
                 self._extract([s.slot for s in self.flow.states[source].collect])
             session.state = target
             self._settle()
         elif fired.target is not None:
-            self.trace.append(f"transition '{source}' -> '{dest}'")
+            self._why("transition '{}' -> '{}'", source, dest)
             self._arrive(dest)
             self._settle()
         else:  # no target: answer and stay
@@ -400,7 +406,7 @@ class Dialogue:
         self.route = "rule" if hit.why.startswith("pattern") else "example"
         self.confidence = hit.score
         self.events.append({"type": "knowledge", "id": hit.entry.id})
-        self.trace.append(f"knowledge '{hit.entry.id}' ({hit.why}, score {hit.score})")
+        self._why("knowledge '{}' ({}, score {})", hit.entry.id, hit.why, hit.score)
         self.say(hit.entry.answer)
         self._reask()
 
@@ -436,12 +442,12 @@ class Dialogue:
             self._record_llm(reply)
             self.route = "llm" if reply.source == "llm" else "fallback"
             self.confidence = 0.0 if reply.source == "llm" else 0.5
-            self.trace.append(f"open-ended: answered by {reply.provider} ({reply.source})")
+            self._why("open-ended: answered by {} ({})", reply.provider, reply.source)
             self.replies.append(Reply(reply.text.strip()))
         else:
             if reply is not None:
                 self._record_llm(reply)
-            self.trace.append("nothing matched: fallback reply")
+            self._why("nothing matched: fallback reply")
             self.say(self._fallback_response())
         self._reask()
 

@@ -21,10 +21,15 @@ class TurnResult:
     confidence: float = 0.0
     actions: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-    trace: list[str] = field(default_factory=list)
+    steps: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list, repr=False)
     notices: list[str] = field(default_factory=list)
     llm: dict[str, Any] | None = None
     ended: bool = False
+
+    @property
+    def trace(self) -> list[str]:
+        """Why the turn went where it went, step by step."""
+        return [template.format(*args) for template, args in self.steps]
 
     @property
     def texts(self) -> list[str]:

@@ -22,7 +22,7 @@ class Match:
     intent: str
     tier: str  # "rule", "example" or "llm"
     confidence: float
-    why: str  # the pattern or example that matched, for /trace
+    why: str  # the pattern or example that matched (or who chose), for /trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,7 @@ class Router:
     def match_rules(self, state: str, text: str) -> Match | None:
         for intent, pattern in self._rules[state]:
             if pattern.search(text):
-                return Match(intent, "rule", 1.0, f"pattern {pattern.pattern!r}")
+                return Match(intent, "rule", 1.0, pattern.pattern)
         return None
 
     def match_examples(self, state: str, text: str) -> Match | None:
@@ -160,7 +160,7 @@ class Router:
         if found is None:
             return None
         intent, score, example = found
-        return Match(intent, "example", round(score, 3), f"example {example!r}")
+        return Match(intent, "example", round(score, 3), example)
 
     def match_knowledge_rules(self, text: str) -> KnowledgeHit | None:
         for entry, pattern in self._knowledge_rules:
