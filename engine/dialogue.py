@@ -289,8 +289,8 @@ class Dialogue:
         reprompt = (step.reprompt if step else None) or slot.reprompt
         if reprompt is None:
             self.say(self.flow.messages.invalid, {"error": reason})
-            reprompt = (step.prompt if step else None) or slot.prompt
-        self.say(reprompt or self._default_prompt(name), {"error": reason})
+            reprompt = self._prompt_for(name, step)
+        self.say(reprompt, {"error": reason})
 
     def _collect_step(self, name: str) -> CollectStep | None:
         state = self.flow.states[self.session.state]
@@ -334,19 +334,18 @@ class Dialogue:
         self._error(f"the flow passed through {MAX_HOPS} states without waiting for the user")
 
     def _ask(self, step: CollectStep) -> None:
-        slot = self.flow.slots[step.slot]
         self.session.pending = step.slot
-        self.say(step.prompt or slot.prompt or self._default_prompt(step.slot))
+        self.say(self._prompt_for(step.slot, step))
 
-    def _default_prompt(self, name: str) -> Response:
-        return Response((Template(f"What is the {name.replace('_', ' ')}?"),))
+    def _prompt_for(self, name: str, step: CollectStep | None) -> Response:
+        """The question for a slot: the state's wording, the slot's, or a plain default."""
+        prompt = (step.prompt if step else None) or self.flow.slots[name].prompt
+        return prompt or Response((Template(f"What is the {name.replace('_', ' ')}?"),))
 
     def _reask(self) -> None:
         pending = self.session.pending
         if pending is not None:
-            step = self._collect_step(pending)
-            prompt = (step.prompt if step else None) or self.flow.slots[pending].prompt
-            self.say(prompt or self._default_prompt(pending))
+            self.say(self._prompt_for(pending, self._collect_step(pending)))
 
     def _run(self, actions: tuple[Any, ...]) -> None:
         if actions:
