@@ -1,6 +1,6 @@
 """How fast a turn is, how small an idle session is, how quickly a big flow loads.
 
-    python benchmarks/turns.py            # the full run (about a minute)
+    python benchmarks/turns.py            # the full run
     python benchmarks/turns.py --quick    # a fast smoke run with small sizes
     python benchmarks/turns.py --json     # also print the figures as JSON
 

@@ -131,6 +131,8 @@ class Template:
             return self._compiled.render(context).strip()
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template failed: {exc}") from None
+        except Exception as exc:  # {{ x|round }} on a missing x, {{ 1/0 }}: the author's bug
+            raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from None
 
     def __repr__(self) -> str:
         return f"Template({self.source!r})"

@@ -219,3 +219,17 @@ def test_a_high_priority_global_beats_the_state_intents(tmp_path: Path) -> None:
     assert normal.handle(started(normal), "book me in, I'm bleeding").state == "b"
     high = engine_for(tmp_path, flow.replace("PRIORITY", "high"))
     assert high.handle(started(high), "book me in, I'm bleeding").state == "sos"
+
+
+def test_a_template_that_fails_at_run_time_does_not_break_the_turn(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, """\
+        flow: broken
+        start: a
+        intents: {go: {patterns: [go]}}
+        states:
+          a: {on: {go: {say: "{{ missing|round }} and {{ 1 / 0 }}"}}}
+        """)
+    session = started(engine)
+    result = engine.handle(session, "go")
+    assert any(e["type"] == "error" and "template failed" in e["message"] for e in result.events)
+    assert engine.handle(session, "go").state == "a"
