@@ -63,6 +63,7 @@ SCRIPT: tuple[str, ...] = (
     "show me sedans under 40k",
     "goodbye",
     "hello",
+    "help",
     "restart",
 )
 

@@ -67,10 +67,10 @@ def run_lookup(
     if where is None:
         found = list(rows)
     else:
-        scope: dict[str, Any] = {"slots": slots, TODAY_KEY: today}
+        matches = where.bind({"slots": slots, TODAY_KEY: today})  # slot tests decided once
         found = []
         for row in rows:
-            if where.test({**row, **scope}):
+            if matches(row):
                 if lookup.one and not lookup.sort:
                     return dict(row)  # the first match is all that is wanted
                 found.append(row)

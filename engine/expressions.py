@@ -196,11 +196,46 @@ def _either(left: _Fn, right: _Fn) -> _Fn:
     return lambda scope: bool(left(scope)) or bool(right(scope))
 
 
+def _chain(word: str, fns: Sequence[_Fn]) -> _Fn:
+    """`a and b and c` as chained two-operand closures: no generator per evaluation."""
+    fn = fns[0]
+    for right in fns[1:]:
+        fn = _both(fn, right) if word == "and" else _either(fn, right)
+    return fn
+
+
+def _specialise(node: _Node, fixed: Scope) -> _Fn | bool:
+    """`node` with every part that reads only `fixed` variables worked out now.
+
+    In a lookup, `slots.make == null or make == slots.make` is decided once for the
+    whole table instead of once per row. Returns a constant truth value, or the
+    function that is left to evaluate."""
+    if node.roots <= fixed.keys():
+        try:
+            return bool(node.fn(fixed))
+        except Exception:  # as evaluate(): a broken value counts as false
+            return False
+    if not node.logic:
+        return node.fn
+    left: list[_Fn] = []
+    for part in node.parts:
+        done = _specialise(part, fixed)
+        if done is True or done is False:
+            if done == (node.logic == "or"):  # true in an `or`, false in an `and`: decided
+                return done
+            continue  # true in an `and`, false in an `or`: no say
+        left.append(done)
+    return _chain(node.logic, left) if left else node.logic == "and"
+
+
 class _Node(NamedTuple):
     fn: _Fn
     depth: int
     const: bool = False
     value: object = None
+    roots: frozenset[str] = frozenset()  # the variables it reads, by first name
+    logic: str = ""  # "and" / "or" for a logical node, whose operands are `parts`
+    parts: tuple[_Node, ...] = ()
 
 
 def _path(root: str, rest: tuple[str, ...]) -> _Fn:
@@ -253,7 +288,7 @@ class _Parser:
         if depth > MAX_DEPTH:
             raise ExpressionError("expression is nested too deeply", offset)
         if not (pure and all(c.const for c in children)):
-            return _Node(fn, depth)
+            return _Node(fn, depth, roots=frozenset().union(*(c.roots for c in children)))
         value = fn({})
         # A list keeps its builder so that each evaluation hands out a fresh list.
         return _Node(fn if isinstance(value, list) else lambda _: value, depth, True, value)
@@ -282,11 +317,8 @@ class _Parser:
             operands.append(operand())
         if len(operands) == 1:
             return operands[0]
-        # Chained two-operand closures: no generator per evaluation (this runs per row).
-        fn = operands[0].fn
-        for right in operands[1:]:
-            fn = _both(fn, right.fn) if word == "and" else _either(fn, right.fn)
-        return self.make(fn, operands, offset)
+        node = self.make(_chain(word, [o.fn for o in operands]), operands, offset)
+        return node if node.const else node._replace(logic=word, parts=tuple(operands))
 
     def prefixed(self, kind: str, text: str, op: Callable[[Any], object],
                  operand: Callable[[], _Node]) -> _Node:
@@ -364,7 +396,7 @@ class _Parser:
             parts.append(self.take().text)
         if not self.at("op", "("):
             self.names.add(tuple(parts))
-            return _Node(_path(parts[0], tuple(parts[1:])), 1)
+            return _Node(_path(parts[0], tuple(parts[1:])), 1, roots=frozenset(parts[:1]))
         if len(parts) > 1:
             raise self.fail("only built-in functions can be called")
         if name.text not in _FUNCTIONS:
@@ -397,7 +429,11 @@ class Expression:
 
     source: str
     names: frozenset[tuple[str, ...]]
-    _fn: _Fn = field(repr=False, compare=False)
+    _node: _Node = field(repr=False, compare=False)
+
+    @property
+    def _fn(self) -> _Fn:
+        return self._node.fn
 
     def evaluate(self, scope: Mapping[str, object]) -> object:
         try:
@@ -411,6 +447,23 @@ class Expression:
         except Exception:
             return False
 
+    def bind(self, fixed: Mapping[str, object]) -> Callable[[Mapping[str, object]], bool]:
+        """A test of rows in which the `fixed` variables no longer change: the parts
+        that read only those are decided once, here. `bind(f)(row)` equals
+        `test({**row, **f})`."""
+        done = _specialise(self._node, fixed)
+        if done is True or done is False:
+            return lambda row: done
+        fn = done
+
+        def test_row(row: Mapping[str, object]) -> bool:
+            try:
+                return bool(fn({**row, **fixed}))
+            except Exception:
+                return False
+
+        return test_row
+
 
 def compile_expression(source: str) -> Expression:
     """Parse and compile `source`; raises ExpressionError pointing at the offending character."""
@@ -418,4 +471,4 @@ def compile_expression(source: str) -> Expression:
     node = parser.expression()
     if not parser.at("end"):
         raise parser.fail()
-    return Expression(source, frozenset(parser.names), node.fn)
+    return Expression(source, frozenset(parser.names), node)

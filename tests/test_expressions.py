@@ -438,3 +438,27 @@ def test_deeply_nested_expressions_are_rejected_not_crashed(source: str) -> None
 def test_many_clauses_joined_by_or_do_not_count_as_nesting() -> None:
     source = " or ".join(f"x == {i}" for i in range(200))
     assert compile_expression(source).test({"x": 199}) is True
+
+
+@pytest.mark.parametrize(
+    ("source", "fixed"),
+    [
+        ("(slots.make == null or make == slots.make) and price <= slots.budget",
+         {"slots": {"make": None, "budget": 30000}}),
+        ("(slots.make == null or make == slots.make) and price <= slots.budget",
+         {"slots": {"make": "Kia", "budget": 30000}}),
+        ("slots.a == 1 or slots.b == 2", {"slots": {"a": 0, "b": 2}}),
+        ("slots.a == 1 and make == 'Kia'", {"slots": {"a": 0}}),
+        ("not (slots.a == 1) and (price > 10 or slots.b)", {"slots": {"a": 0, "b": None}}),
+        ("len(make) > slots.n or missing.x == null", {"slots": {"n": 3}}),
+    ],
+)
+def test_bind_decides_fixed_parts_once_and_agrees_with_test(
+    source: str, fixed: dict[str, object]
+) -> None:
+    expression = compile_expression(source)
+    rows = [{"make": "Kia", "price": 20000}, {"make": "Ford", "price": 40000},
+            {"make": "Kia", "price": 5}, {}]
+    bound = expression.bind(fixed)
+    for row in rows:
+        assert bound(row) == expression.test({**row, **fixed}), row
