@@ -56,7 +56,10 @@ def run(flow: Path, as_json: bool, session_path: Path | None, max_input: int | N
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not as_json
     options = ChatOptions(as_json=as_json, session_path=session_path, interactive=interactive,
                           color=use_color(interactive))
-    run_chat(engine, options)
+    try:
+        run_chat(engine, options)
+    except KeyboardInterrupt:  # Ctrl-C while reading a pipe: stop quietly, like a shell
+        sys.exit(130)
 
 
 @main.command()
