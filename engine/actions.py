@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import sys
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
@@ -134,5 +135,10 @@ def _call_python(
     if not isinstance(updates, Mapping):
         raise ActionError(f"Python action {action.name} must return a dict of slot values or "
                           f"None, not {type(updates).__name__}")
+    try:  # sessions are plain JSON: a date or an object would break saving them later
+        json.dumps(dict(updates))
+    except (TypeError, ValueError) as exc:
+        raise ActionError(f"Python action {action.name} returned a value that is not plain "
+                          f"JSON data (strings, numbers, lists, dicts): {exc}") from None
     slots.update(updates)
     return f"python {action.name} -> {', '.join(map(str, updates)) or 'nothing'}"

@@ -62,6 +62,8 @@ class Chat:
         elif session is not None and session.ended:
             self._note("the saved conversation had ended: starting a new one")
             session = None
+        if session is not None:
+            self._fit_to_flow(session)
         if session is None:
             session = self.engine.new_session()
             self._show(self.engine.start(session))
@@ -72,6 +74,14 @@ class Chat:
                 self._emit_json({"user": None, "resumed": True, "state": session.state,
                                  "slots": session.slots})
         return session
+
+    def _fit_to_flow(self, session: Session) -> None:
+        """The flow may have changed since the session was saved: forget a pending
+        question about a slot it no longer has, and states it no longer has."""
+        flow = self.engine.flow
+        if session.pending is not None and session.pending not in flow.slots:
+            session.pending = None
+        session.stack[:] = [state for state in session.stack if state in flow.states]
 
     def _save(self, session: Session) -> None:
         if self.options.session_path is not None:

@@ -15,7 +15,7 @@ from engine import prompting, slotfill
 from engine.actions import run_actions
 from engine.errors import ActionError, TemplateError
 from engine.expressions import TODAY_KEY
-from engine.flow import CollectStep, Response, Slot, Transition
+from engine.flow import ClearSlots, CollectStep, Response, Slot, Transition
 from engine.llm.base import LLMReply, RouteRequest
 from engine.machine import NEXT_EVENT, intent_event
 from engine.replies import Reply, render_response
@@ -103,7 +103,11 @@ class Dialogue:
         provider = self.engine.provider
         context = {**self._context(), "reason": provider.off_reason,
                    "hint": provider.how_to_enable}
-        return render_response(self.flow.messages.llm_off, context, 0).text
+        try:
+            return render_response(self.flow.messages.llm_off, context, 0).text
+        except TemplateError as exc:  # the flow's own wording failed: say it plainly
+            self._error(str(exc))
+            return f"(The language model is off: {provider.off_reason}.)"
 
     def _why(self, template: str, *args: Any) -> None:
         """Note a step for /trace. Formatting waits until someone reads the trace: most
@@ -210,14 +214,21 @@ class Dialogue:
         """Fill the pending slot from the whole message, and any collected slot it mentions."""
         state = self.flow.states[self.session.state]
         pending = self.session.pending
+        others = [s.slot for s in state.collect if s.slot != pending]
         answered = False
         if pending is not None:
             slot = self.flow.slots[pending]
-            if slot.kind == "text" and _WH_QUESTION.search(self.text):
-                # A question is not a free-text answer ("why do you ask?"), though it
-                # may still match one of the slot's own patterns.
-                value = slotfill.mentioned(slot, self.text, self.today)
-            else:
+            value = slotfill.mentioned(slot, self.text, self.today)
+            if slot.kind == "text" and value is None:
+                # Free text takes anything, so first rule out what is clearly something
+                # else: a question ("why do you ask?"), an FAQ ("opening hours"), or a
+                # correction of another answer ("actually Saturday").
+                if (_WH_QUESTION.search(self.text)
+                        or self.engine.router.match_knowledge_rules(self.text)):
+                    return False
+                if self._extract(others):
+                    return self._settled("correction")
+            if value is None:
                 value = slotfill.answer(slot, self.text, self.today)
             if value is not None:
                 error = slotfill.invalid_reason(slot, value, self.today)
@@ -226,22 +237,40 @@ class Dialogue:
                     return True
                 self._set_slot(slot, value, "answer")
                 answered = True
-        mentioned = self._extract([s.slot for s in state.collect if s.slot != pending])
+        # The words of the answer are not also a mention of another slot ("the Mustang"
+        # answers "compare it with?", it does not change the first model too).
+        given = self.session.slots.get(pending) if answered and pending else None
+        mentioned = self._extract(others, not_value=given)
         if not (answered or mentioned):
             return False
+        return self._settled("slot answer")
+
+    def _settled(self, why: str) -> bool:
         self.route, self.confidence = "rule", 1.0
-        self._why("slot answer: {}", [(e["slot"], e.get("value")) for e in self.events
-                                      if e["type"].startswith("slot_")])
+        self._why("{}: {}", why, [(e["slot"], e.get("value")) for e in self.events
+                                  if e["type"].startswith("slot_")])
         self._settle()
         return True
 
-    def _extract(self, names: list[str] | tuple[str, ...]) -> bool:
-        """Fill slots mentioned in the message; True if any changed."""
+    def _extract(self, names: list[str] | tuple[str, ...], not_value: Any = None) -> bool:
+        """Fill slots mentioned in the message; True if any changed.
+
+        Slots with their own `mentions` patterns go first, and the words they take
+        are hidden from the rest: in "compare it with the Corolla" the Corolla is
+        the second model, not also the first."""
         changed = False
-        for name in dict.fromkeys(names):
+        text = self.text
+        ordered = sorted(dict.fromkeys(names), key=lambda n: not self.flow.slots[n].mentions)
+        for name in ordered:
             slot = self.flow.slots[name]
-            value = slotfill.extract(slot, self.text, self.today)
-            if value is None:
+            if slot.mentions:
+                found = slotfill.mentioned_at(slot, text, self.today)
+                value = None if found is None else found[0]
+                if found is not None:
+                    text = text[: found[1]] + " " * (found[2] - found[1]) + text[found[2]:]
+            else:
+                value = slot.parser.extract(text, self.today)
+            if value is None or (not_value is not None and value == not_value):
                 continue
             reason = slotfill.invalid_reason(slot, value, self.today)
             if reason is not None:
@@ -282,6 +311,7 @@ class Dialogue:
             session.attempts = 0
             if on_fail:
                 self.events.append({"type": "slot_gave_up", "slot": name, "goto": on_fail})
+                self._remember(session.state)  # so "carry on where we left off" can come back
                 self._why("gave up on '{}' after {} attempts: go to '{}'", name, limit, on_fail)
                 self._arrive(on_fail)
                 self._settle()
@@ -347,7 +377,15 @@ class Dialogue:
         if pending is not None:
             self.say(self._prompt_for(pending, self._collect_step(pending)))
 
+    def _remember(self, state: str) -> None:
+        stack = self.session.stack
+        if not stack or stack[-1] != state:
+            stack.append(state)
+            del stack[:-MAX_STACK]
+
     def _run(self, actions: tuple[Any, ...]) -> None:
+        if any(isinstance(a, ClearSlots) and a.names is None for a in actions):
+            self.session.stack.clear()  # `clear: all` forgets where to return to as well
         if actions:
             context = {"user": self.text, "state": self.session.state,
                        TODAY_KEY: self.engine.today}
@@ -376,11 +414,13 @@ class Dialogue:
             self._reask()
             return
         self._apply(fired)
-        if fired.remember:
-            session.stack.append(source)
-            del session.stack[:-MAX_STACK]
+        if fired.remember and not fired.back and fired.target != source:
+            self._remember(source)
         if fired.back:
-            target = session.stack.pop() if session.stack else self.flow.start
+            if fired.remember:  # remember + return: straight back here, the stack untouched
+                target = source
+            else:
+                target = session.stack.pop() if session.stack else self.flow.start
             self._why("return to '{}'", target)
             if target == source:  # came straight back: the message may answer, as below
                 self._extract([s.slot for s in self.flow.states[source].collect])

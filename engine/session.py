@@ -48,14 +48,37 @@ class Session:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Session:
+        """A session from its saved form; StoreError says what is wrong with a bad one."""
         unknown = set(data) - set(cls.__slots__)
         if unknown or "state" not in data:
             raise StoreError(f"not a flowbot session (unexpected keys: {sorted(unknown)})"
                              if unknown else "not a flowbot session (no 'state')")
+        for key, value in data.items():
+            expected, what = _FIELD_TYPES[key]
+            if not expected(value):
+                raise StoreError(f"not a flowbot session: '{key}' must be {what}")
         return cls(**data)
 
     def __repr__(self) -> str:
         return f"Session(id={self.id!r}, state={self.state!r}, slots={self.slots!r})"
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+_FIELD_TYPES: dict[str, tuple[Any, str]] = {
+    "id": (lambda v: isinstance(v, str), "a string"),
+    "state": (lambda v: isinstance(v, str), "a string"),
+    "slots": (lambda v: isinstance(v, dict), "an object"),
+    "pending": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "attempts": (lambda v: type(v) is int and v >= 0, "a whole number"),
+    "stack": (_strings, "a list of state names"),
+    "history": (lambda v: isinstance(v, list) and all(_strings(t) and len(t) == 2 for t in v),
+                "a list of [role, text] pairs"),
+    "turns": (lambda v: type(v) is int and v >= 0, "a whole number"),
+    "ended": (lambda v: isinstance(v, bool), "true or false"),
+}
 
 
 def load_session_file(path: Path) -> Session | None:
@@ -79,10 +102,14 @@ def load_session_file(path: Path) -> Session | None:
 def save_session_file(session: Session, path: Path) -> None:
     """Write atomically, so a crash never leaves half a session behind."""
     try:
+        text = json.dumps(session.to_dict(), ensure_ascii=False, indent=1)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"cannot save the session: {exc}") from None
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=".session-", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(session.to_dict(), handle, ensure_ascii=False, indent=1)
+            handle.write(text)
         os.replace(temp, path)
     except OSError as exc:
         raise StoreError(f"cannot write session file {path}: {exc.strerror}") from None

@@ -12,21 +12,34 @@ from typing import Any
 from engine.flow import Slot
 
 
-def mentioned(slot: Slot, text: str, today: datetime.date) -> Any:
-    """A value found by one of the slot's own `mentions` patterns, or None."""
+def mentioned_at(slot: Slot, text: str, today: datetime.date) -> tuple[Any, int, int] | None:
+    """A value found by one of the slot's own `mentions` patterns, with the span of
+    text it came from; None if no pattern finds one."""
     for pattern in slot.mentions:
         found = pattern.search(text)
-        if found:
-            value = slot.parser.parse(found.group(1) if pattern.groups else found.group(0), today)
-            if value is not None:
-                return value
+        if found is None:
+            continue
+        group = 1 if pattern.groups else 0
+        if found.group(group) is None:  # an optional group that did not take part
+            continue
+        value = slot.parser.parse(found.group(group), today)
+        if value is not None:
+            return value, found.start(group), found.end(group)
     return None
 
 
+def mentioned(slot: Slot, text: str, today: datetime.date) -> Any:
+    found = mentioned_at(slot, text, today)
+    return None if found is None else found[0]
+
+
 def extract(slot: Slot, text: str, today: datetime.date) -> Any:
-    """A value the message mentions in passing ("show me SUVs under 35k")."""
-    value = mentioned(slot, text, today)
-    return value if value is not None else slot.parser.extract(text, today)
+    """A value the message mentions in passing ("show me SUVs under 35k"). A slot
+    with its own `mentions` patterns is found only by them: they say how the
+    author wants it told apart (the second model of a comparison, say)."""
+    if slot.mentions:
+        return mentioned(slot, text, today)
+    return slot.parser.extract(text, today)
 
 
 def answer(slot: Slot, text: str, today: datetime.date) -> Any:

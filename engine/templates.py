@@ -115,6 +115,8 @@ class Template:
                 raise TemplateError(
                     f"template syntax: {exc.message} (template line {exc.lineno})"
                 ) from None
+            except RecursionError:
+                raise TemplateError("template is nested too deeply") from None
             self.names = _free_names(tree)
             _check_filters(tree)
 
