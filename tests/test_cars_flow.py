@@ -291,3 +291,51 @@ def test_faq_questions_of_short_words_still_match(
 ) -> None:
     result = say(engine, session, question)
     assert {"type": "knowledge", "id": "location"} in result.events
+
+
+def test_compare_with_one_model_named_asks_for_the_second(
+    engine: Engine, session: Session
+) -> None:
+    result = say(engine, session, "compare the civic")
+    assert result.slots["model"] == "Civic" and session.pending == "other_model"
+    result = say(engine, session, "the mustang")
+    assert (result.slots["model"], result.slots["other_model"]) == ("Civic", "Mustang")
+
+
+def test_compare_it_with_keeps_the_model_being_looked_at(
+    engine: Engine, session: Session
+) -> None:
+    say(engine, session, "tell me about the rav4")
+    result = say(engine, session, "compare it with the corolla")
+    assert (result.slots["model"], result.slots["other_model"]) == ("RAV4", "Corolla")
+
+
+def test_free_text_question_takes_neither_faq_keywords_nor_corrections(
+    engine: Engine, session: Session
+) -> None:
+    say(engine, session, "book a test drive of the civic", "tomorrow")
+    result = say(engine, session, "opening hours")
+    assert "name" not in result.slots and "Monday to Friday" in result.texts[0]
+    result = say(engine, session, "actually saturday")
+    assert "name" not in result.slots and result.slots["date"] == "2026-12-05"
+    assert session.pending == "name"
+    assert say(engine, session, "Ann Park").slots["name"] == "Ann Park"
+
+
+def test_after_giving_up_carry_on_returns_to_the_task(engine: Engine, session: Session) -> None:
+    say(engine, session, "book a test drive of the civic", "tomorrow", "Ann", "x", "y", "z")
+    assert session.state == "handoff"
+    result = say(engine, session, "yes")
+    assert result.state == "booking" and session.pending == "phone"
+
+
+def test_asking_for_a_human_twice_needs_one_yes_to_come_back(
+    engine: Engine, session: Session
+) -> None:
+    say(engine, session, "book a test drive of the civic", "human", "human", "human")
+    assert say(engine, session, "yes").state == "booking"
+
+
+def test_restart_forgets_where_to_return_to(engine: Engine, session: Session) -> None:
+    say(engine, session, "book a test drive of the civic", "human", "restart")
+    assert session.stack == []

@@ -167,3 +167,21 @@ def test_the_start_notice_says_why_the_llm_is_off(monkeypatch: pytest.MonkeyPatc
     _, out, _ = run("run", CARS, input="")
     assert "no OpenAI provider yet" in out and "Set OPENAI_API_KEY" not in out
     assert "sk-test-secret-value" not in out
+
+
+def test_a_session_saved_before_the_flow_changed_still_resumes(tmp_path: Path) -> None:
+    session = tmp_path / "s.json"
+    run("run", CARS, "--session", str(session), input="show me suvs\n")
+    saved = json.loads(session.read_text())
+    saved["pending"], saved["stack"] = "a_slot_that_was_removed", ["a_removed_state"]
+    session.write_text(json.dumps(saved))
+    code, out, err = run("run", CARS, "--session", str(session), input="30k\n")
+    assert code == 0 and "Traceback" not in out + err
+
+
+def test_a_session_file_with_wrong_types_is_a_one_line_error(tmp_path: Path) -> None:
+    session = tmp_path / "s.json"
+    session.write_text(json.dumps({"state": "greet", "slots": []}))
+    code, out, err = run("run", CARS, "--session", str(session), input="hi\n")
+    assert code == 1 and err.strip().endswith("'slots' must be an object")
+    assert "Traceback" not in out + err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine, Session, StoreError
+from engine import Engine, Session, StoreError, TemplateError
 from engine.actions import run_lookup
 from engine.expressions import compile_expression
 from engine.flow import Lookup
@@ -233,3 +233,62 @@ def test_a_template_that_fails_at_run_time_does_not_break_the_turn(tmp_path: Pat
     result = engine.handle(session, "go")
     assert any(e["type"] == "error" and "template failed" in e["message"] for e in result.events)
     assert engine.handle(session, "go").state == "a"
+
+
+def test_an_optional_mention_group_that_did_not_match_is_skipped(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, """\
+        flow: names
+        start: a
+        slots:
+          name: {type: text, mentions: ['(?:my name is (\\w+))|called'], prompt: "Name?"}
+        states:
+          a: {collect: [name], say: "hi {{ name }}", final: true}
+        """)
+    session = started(engine)
+    assert engine.handle(session, "called").texts == ["hi called"]
+
+
+def test_a_python_action_must_return_plain_json_data(tmp_path: Path) -> None:
+    (tmp_path / "acts.py").write_text(
+        "import datetime\ndef when(slots, data):\n    return {'day': datetime.date(2026, 1, 1)}\n")
+    engine = engine_for(tmp_path, """\
+        flow: acts
+        start: a
+        intents: {go: {patterns: [go]}}
+        states:
+          a: {on: {go: {do: [{python: acts.when}], goto: b}}}
+          b: {say: done, final: true}
+        """)
+    session = started(engine)
+    result = engine.handle(session, "go")
+    assert any("not plain JSON" in e.get("message", "") for e in result.events)
+    json.dumps(session.to_dict())
+
+
+def test_a_failing_start_notice_falls_back_to_plain_words(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, """\
+        flow: notice
+        start: a
+        messages: {llm_off: "{{ 1 / 0 }}"}
+        states:
+          a: {say: hello, final: true}
+        """)
+    result = engine.start(engine.new_session())
+    assert result.notices == ["(The language model is off: no OPENAI_API_KEY is set.)"]
+    assert result.texts == ["hello"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("slots", []), ("attempts", "x"), ("history", 5), ("state", ["x"]), ("stack", [1])],
+)
+def test_a_session_with_wrong_types_is_rejected_clearly(field: str, value: object) -> None:
+    data = Session("a").to_dict()
+    data[field] = value
+    with pytest.raises(StoreError, match=f"'{field}' must be"):
+        Session.from_dict(data)
+
+
+def test_a_deeply_nested_template_is_a_template_error() -> None:
+    with pytest.raises(TemplateError, match="nested too deeply"):
+        Template("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}")
