@@ -339,3 +339,18 @@ def test_asking_for_a_human_twice_needs_one_yes_to_come_back(
 def test_restart_forgets_where_to_return_to(engine: Engine, session: Session) -> None:
     say(engine, session, "book a test drive of the civic", "human", "restart")
     assert session.stack == []
+
+
+def test_refining_a_search_keeps_the_rest_of_it(engine: Engine, session: Session) -> None:
+    say(engine, session, "show me suvs under 40k")
+    result = say(engine, session, "make it a hybrid")
+    assert (result.intent, result.slots["fuel"], result.slots["body_type"]) == (
+        "refine", "hybrid", "suv")
+    assert {row["model"] for row in result.slots["matches"]} == {"RAV4 Hybrid", "CR-V Hybrid"}
+
+
+def test_changing_a_detail_at_confirmation_asks_again(engine: Engine, session: Session) -> None:
+    say(engine, session, "book a test drive of the rav4", "friday", "Ann", "5551234567")
+    result = say(engine, session, "no, make it sunday")
+    assert result.state == "confirm_booking" and result.slots["date"] == "2026-12-06"
+    assert "Sunday 6 December 2026" in text_of(result)

@@ -425,3 +425,14 @@ def test_saying_no_to_anything_else_says_goodbye(engine: Engine) -> None:
     result = engine.handle(session, "no thanks")
     assert result.state == "goodbye"
     assert result.ended is True
+
+
+def test_a_phone_number_containing_112_is_not_an_emergency(engine: Engine) -> None:
+    session = engine.new_session("phone")
+    engine.start(session)
+    assert engine.handle(session, "911").state == "emergency"
+    session = engine.new_session("phone2")
+    engine.start(session)
+    assert engine.handle(session, "I need to call 112").state == "emergency"
+    result = engine.handle(engine.new_session("p3"), "my number is 555 112 3456")
+    assert result.state != "emergency"
