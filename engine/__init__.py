@@ -7,6 +7,8 @@
     result = engine.handle(session, "show me suvs under 35k")
 """
 
+from importlib import metadata
+
 from engine.errors import (
     ActionError,
     Diagnostic,
@@ -22,7 +24,10 @@ from engine.result import TurnResult
 from engine.session import MemoryStore, Session
 from engine.turn import Engine
 
-__version__ = "0.1.0"
+try:
+    __version__ = metadata.version("flowbot")
+except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
 
 __all__ = [
     "ActionError",

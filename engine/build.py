@@ -47,7 +47,10 @@ DEFAULT_MESSAGES = {
         "That message is too long for me ({{ length }} characters; the limit is {{ limit }}). "
         "Could you shorten it?"
     ),
-    "invalid": "Sorry, that doesn't look like a valid answer.",
+    "invalid": (
+        "Sorry, {% if error %}the {{ slot|replace('_', ' ') }} {{ error }}"
+        "{% else %}that doesn't look like a valid answer{% endif %}."
+    ),
     "llm_off": (
         "(The language model is off: {{ reason }}. I answer from my rules and FAQ only."
         "{% if hint %} {{ hint }}{% endif %})"
@@ -68,6 +71,7 @@ class FlowBuilder(SnippetCompiler):
         self.data: dict[str, tuple[Row, ...]] = {}
         assigned, has_python = self._scan_actions()
         super().__init__(reporter, self.slot_names | assigned, has_python)
+        self.settings = Settings(**raw.get("settings", {}))
         self._next_id = 0
 
     # ---- helpers ---------------------------------------------------------
@@ -121,8 +125,7 @@ class FlowBuilder(SnippetCompiler):
                 minimum=spec.get("min"), maximum=spec.get("max"), after=spec.get("after"),
                 prompt=self._optional(self.response, spec, "prompt", at),
                 reprompt=self._optional(self.response, spec, "reprompt", at),
-                max_attempts=spec.get("max_attempts", self.raw.get("settings", {}).get(
-                    "max_attempts", 3)),
+                max_attempts=spec.get("max_attempts", self.settings.max_attempts),
                 on_fail=on_fail,
             )
         return result
@@ -310,7 +313,7 @@ class FlowBuilder(SnippetCompiler):
             name=self.raw["flow"], path=str(self.path), start=self.raw["start"], states=states,
             intents=intents, slots=slots, global_transitions=self.global_transitions(),
             knowledge=self.knowledge(), data=self.data, messages=self.messages(),
-            settings=Settings(**self.raw.get("settings", {})),
+            settings=self.settings,
             llm=LLMSettings(
                 model=llm.get("model"),
                 system=self._optional(self.template, llm, "system", ("llm",)),

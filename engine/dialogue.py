@@ -121,6 +121,7 @@ class Dialogue:
     # ---- the turn ----------------------------------------------------------
 
     def begin(self) -> None:
+        self.route, self.confidence = "rule", 1.0  # the greeting is the flow's, not a guess
         self.session.ended = False
         self._why("start in '{}'", self.flow.start)
         try:
@@ -140,9 +141,10 @@ class Dialogue:
         # Normalising shrinks text only a little: far beyond the limit, skip the work.
         text = "" if len(raw) > limit * 4 else normalise(raw)
         if len(raw) > limit * 4 or len(text) > limit:
-            self.events.append({"type": "input_too_long", "length": len(raw), "limit": limit})
-            self._why("input of {} characters is over the limit of {}", len(raw), limit)
-            self.say(self.flow.messages.too_long, {"length": len(raw), "limit": limit})
+            length = len(text) or len(raw)  # counted after normalising, where we did
+            self.events.append({"type": "input_too_long", "length": length, "limit": limit})
+            self._why("input of {} characters is over the limit of {}", length, limit)
+            self.say(self.flow.messages.too_long, {"length": length, "limit": limit})
             self._reask()
             return
         self.text = text
@@ -273,9 +275,10 @@ class Dialogue:
             if value is None or (not_value is not None and value == not_value):
                 continue
             reason = slotfill.invalid_reason(slot, value, self.today)
-            if reason is not None:
+            if reason is not None:  # say so: silently ignoring "under 500001" would confuse
                 self.events.append({"type": "slot_invalid", "slot": name, "value": value,
                                     "reason": reason})
+                self.say(self.flow.messages.invalid, {"error": reason, "slot": name})
                 continue
             changed = self._set_slot(slot, value, "mention") or changed
         return changed
@@ -318,9 +321,9 @@ class Dialogue:
                 return
         reprompt = (step.reprompt if step else None) or slot.reprompt
         if reprompt is None:
-            self.say(self.flow.messages.invalid, {"error": reason})
+            self.say(self.flow.messages.invalid, {"error": reason, "slot": name})
             reprompt = self._prompt_for(name, step)
-        self.say(reprompt, {"error": reason})
+        self.say(reprompt, {"error": reason, "slot": name})
 
     def _collect_step(self, name: str) -> CollectStep | None:
         state = self.flow.states[self.session.state]

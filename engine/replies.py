@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.flow import Response
-from engine.templates import Template
 
 
 @dataclass
@@ -25,19 +24,15 @@ class Reply:
         return data
 
 
-def _render(template: Template, context: Mapping[str, Any]) -> str:
-    return template.source if template.is_static else template.render(context)
-
-
 def render_response(response: Response, context: Mapping[str, Any], turn: int) -> Reply:
     """Render one response; variations rotate with the turn number, so replies
     vary across a conversation yet every run of the same conversation matches."""
     variations = response.variations
-    text = _render(variations[turn % len(variations)], context)
+    text = variations[turn % len(variations)].render(context)
     buttons = []
     for button in response.buttons:
-        title = _render(button.title, context)
-        payload = _render(button.payload, context) if button.payload else title
+        title = button.title.render(context)
+        payload = button.payload.render(context) if button.payload else title
         buttons.append({"title": title, "payload": payload})
     items = []
     if response.items is not None:
@@ -47,9 +42,9 @@ def render_response(response: Response, context: Mapping[str, Any], turn: int) -
             rows = [rows]
         for row in list(rows)[: spec.limit] if isinstance(rows, list) else []:
             item_context = {**context, "item": row}
-            item: dict[str, Any] = {"title": _render(spec.title, item_context)}
+            item: dict[str, Any] = {"title": spec.title.render(item_context)}
             if spec.subtitle is not None:
-                item["subtitle"] = _render(spec.subtitle, item_context)
+                item["subtitle"] = spec.subtitle.render(item_context)
             if isinstance(row, Mapping) and "id" in row:
                 item["id"] = row["id"]
             items.append(item)

@@ -7,8 +7,6 @@ from typing import Any
 
 from engine.replies import Reply
 
-ROUTES = ("rule", "example", "llm", "fallback")
-
 
 @dataclass
 class TurnResult:

@@ -19,7 +19,7 @@ from engine.yamlsrc import Path_
 
 T = TypeVar("T")
 TEMPLATE_GLOBALS = frozenset(
-    {"slots", "user", "state", "item", "length", "limit", "error", "reason", "hint"}
+    {"slots", "user", "state", "item", "length", "limit", "error", "slot", "reason", "hint"}
 )
 
 
