@@ -117,6 +117,10 @@ class FlowBuilder(SnippetCompiler):
                 continue
             mentions = tuple(p for i, src in enumerate(spec.get("mentions", []))
                              if (p := self._regex(src, (*at, "mentions", i))) is not None)
+            if spec.get("min") is not None and spec.get("max") is not None and (
+                    spec["min"] > spec["max"]):
+                self.r.error((*at, "min"), f"slot '{name}': min ({spec['min']:g}) is more than "
+                                           f"max ({spec['max']:g}), so no value is valid")
             on_fail = spec.get("on_fail")
             if on_fail is not None:
                 self._ref("state", on_fail, self.state_names, (*at, "on_fail"))

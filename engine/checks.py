@@ -59,6 +59,41 @@ def check_graph(flow: Flow, reporter: Reporter) -> None:
         if not state.final and not state.transitions and not state.next:
             reporter.error(("states", name), f"state '{name}' has no way out: give it 'on', "
                                              "'next', or 'final: true'", key=True)
+        if state.final and (state.transitions or state.next):
+            reporter.warning(("states", name), f"state '{name}' is final, so its 'on' and "
+                                               "'next' are never used", key=True)
+    for loop in _next_loops(flow):
+        path = " -> ".join([*loop, loop[0]])
+        # With a condition on the way, it may break out; without, it never does.
+        escapes = any(t.when is not None for name in loop for t in flow.states[name].next)
+        report = reporter.warning if escapes else reporter.error
+        report(("states", loop[0]), f"states {path} follow 'next' in a circle without asking "
+                                    "the user anything" + (" unless a 'when' holds"
+                                                           if escapes else ""), key=True)
+
+
+def _next_loops(flow: Flow) -> list[list[str]]:
+    """Circles of states joined by unconditional `next` that never wait for the user
+    (no slot to collect): at run time the turn would go round until it gives up."""
+    def step(name: str) -> str | None:
+        state = flow.states[name]
+        if state.collect or state.final:
+            return None
+        # The first unconditional exit is the one taken when no condition holds.
+        return next((t.target for t in state.next if t.when is None), None)
+
+    loops: list[list[str]] = []
+    seen: set[str] = set()
+    for start in flow.states:
+        path: list[str] = []
+        name: str | None = start
+        while name is not None and name not in seen and name not in path:
+            path.append(name)
+            name = step(name)
+        if name is not None and name in path:
+            loops.append(path[path.index(name):])
+        seen.update(path)
+    return loops
 
 
 def check_shadowing(flow: Flow, reporter: Reporter) -> None:

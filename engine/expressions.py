@@ -139,7 +139,7 @@ def _extreme(pick: Callable[[Any], object], *args: object) -> object:
 
 
 def _days_until(today: date, when: object) -> object:
-    # date objects can come from a Python action's data; ISO strings from everywhere else.
+    # A caller's scope may hold date objects; flows and sessions hold ISO strings.
     day = datetime.fromisoformat(when) if isinstance(when, str) else when
     day = day.date() if isinstance(day, datetime) else day
     return (day - today).days if isinstance(day, date) else None

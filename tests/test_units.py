@@ -92,9 +92,10 @@ def test_a_loop_of_next_exits_is_stopped_and_reported(tmp_path: Path) -> None:
         flow: loop
         start: a
         intents: {go: {patterns: [go]}}
+        slots: {n: {type: number}}
         states:
           a: {on: {go: b}}
-          b: {next: c}
+          b: {next: [{goto: a, when: "slots.n == 1"}, {goto: c}]}
           c: {next: b}
         """)
     session = started(engine)
