@@ -9,25 +9,34 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from engine import prompting, slotfill
 from engine.actions import run_actions
 from engine.errors import ActionError, TemplateError
 from engine.expressions import TODAY_KEY
-from engine.flow import ClearSlots, CollectStep, Response, Slot, Transition
-from engine.llm.base import LLMReply, RouteRequest
-from engine.machine import NEXT_EVENT, intent_event
+from engine.flow import ClearSlots, CollectStep, Flow, Response, Slot, Transition
+from engine.llm.base import LLMProvider, LLMReply, RouteRequest
+from engine.machine import NEXT_EVENT, FlowMachine, intent_event
 from engine.replies import Reply, render_response
 from engine.result import TurnResult
-from engine.routing import KnowledgeHit, Match
+from engine.routing import KnowledgeHit, Match, Router
 from engine.session import Session
 from engine.slot_types import EnumSlot
 from engine.templates import Template
 from engine.text import normalise
 
-if TYPE_CHECKING:
-    from engine.turn import Engine
+
+class Parts(Protocol):
+    """What a turn needs from the engine, built once per flow (engine.turn.Engine)."""
+
+    flow: Flow
+    router: Router
+    machine: FlowMachine
+    provider: LLMProvider
+    today: Callable[[], datetime.date]
+    max_input_chars: int
 
 MAX_HOPS = 25  # states passed through in one turn before we call it a loop
 MAX_STACK = 10
@@ -39,9 +48,9 @@ _WH_QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|
 
 
 class Dialogue:
-    def __init__(self, engine: Engine, session: Session, text: str | None) -> None:
-        self.engine = engine
-        self.flow = engine.flow
+    def __init__(self, parts: Parts, session: Session, text: str | None) -> None:
+        self.parts = parts
+        self.flow = parts.flow
         self.session = session
         self.raw = text
         self.text = ""
@@ -58,7 +67,7 @@ class Dialogue:
     @property
     def today(self) -> datetime.date:
         if self._day is None:  # asked for lazily: most turns parse no slot
-            self._day = self.engine.today()
+            self._day = self.parts.today()
         return self._day
 
     # ---- results -----------------------------------------------------------
@@ -82,7 +91,7 @@ class Dialogue:
 
     def _scope(self) -> dict[str, Any]:
         """What conditions see: the slots, and the engine's clock for today()."""
-        return {"slots": self.session.slots, TODAY_KEY: self.engine.today}
+        return {"slots": self.session.slots, TODAY_KEY: self.parts.today}
 
     def _context(self) -> dict[str, Any]:
         slots = self.session.slots
@@ -100,7 +109,7 @@ class Dialogue:
             self._error(str(exc))
 
     def render_notice(self) -> str:
-        provider = self.engine.provider
+        provider = self.parts.provider
         context = {**self._context(), "reason": provider.off_reason,
                    "hint": provider.how_to_enable}
         try:
@@ -137,7 +146,7 @@ class Dialogue:
             self._restart()
         session.turns += 1
         raw = self.raw or ""
-        limit = self.engine.max_input_chars
+        limit = self.parts.max_input_chars
         # Normalising shrinks text only a little: far beyond the limit, skip the work.
         text = "" if len(raw) > limit * 4 else normalise(raw)
         if len(raw) > limit * 4 or len(text) > limit:
@@ -168,7 +177,7 @@ class Dialogue:
 
     def _route_and_step(self) -> None:
         state_name = self.session.state
-        router = self.engine.router
+        router = self.parts.router
         if self._exact_answer():
             return
         match = router.match_rules(state_name, self.text)
@@ -226,7 +235,7 @@ class Dialogue:
                 # else: a question ("why do you ask?"), an FAQ ("opening hours"), or a
                 # correction of another answer ("actually Saturday").
                 if (_WH_QUESTION.search(self.text)
-                        or self.engine.router.match_knowledge_rules(self.text)):
+                        or self.parts.router.match_knowledge_rules(self.text)):
                     return False
                 if self._extract(others):
                     return self._settled("correction")
@@ -358,7 +367,7 @@ class Dialogue:
                 return
             if not state.next:
                 return
-            dest, fired = self.engine.machine.fire(state.name, NEXT_EVENT, self._scope())
+            dest, fired = self.parts.machine.fire(state.name, NEXT_EVENT, self._scope())
             if fired is None:
                 return
             self._apply(fired)
@@ -391,7 +400,7 @@ class Dialogue:
             self.session.stack.clear()  # `clear: all` forgets where to return to as well
         if actions:
             context = {"user": self.text, "state": self.session.state,
-                       TODAY_KEY: self.engine.today}
+                       TODAY_KEY: self.parts.today}
             self.actions.extend(run_actions(actions, self.flow.data, self.session.slots, context))
 
     def _apply(self, transition: Transition) -> None:
@@ -408,7 +417,7 @@ class Dialogue:
                   evidence, match.why, match.confidence)
         self._extract(self.flow.intents[match.intent].slots)
         source = session.state
-        dest, fired = self.engine.machine.fire(source, intent_event(match.intent), self._scope())
+        dest, fired = self.parts.machine.fire(source, intent_event(match.intent), self._scope())
         if fired is None:
             self.events.append({"type": "no_transition", "intent": match.intent})
             self._why("no transition for '{}' from '{}' (conditions did not hold)",
@@ -453,11 +462,11 @@ class Dialogue:
         self._reask()
 
     def _llm_route(self) -> Match | None:
-        provider = self.engine.provider
+        provider = self.parts.provider
         if not provider.enabled:
             return None
         state = self.session.state
-        allowed = tuple(self.engine.router.allowed_intents(state))
+        allowed = tuple(self.parts.router.allowed_intents(state))
         slots = tuple(self.flow.intents[i].slots for i in allowed)
         routed = provider.route(RouteRequest(self.flow.name, state, self.text, allowed,
                                              tuple(dict.fromkeys(s for group in slots
@@ -477,9 +486,9 @@ class Dialogue:
     def _open_ended(self) -> None:
         state = self.flow.states[self.session.state]
         request = prompting.reply_request(
-            self.flow, state, self.session, self.text, self.engine.router, self._context(),
-            with_prompts=self.engine.provider.enabled, report=self._error)
-        reply = self.engine.provider.reply(request)
+            self.flow, state, self.session, self.text, self.parts.router, self._context(),
+            with_prompts=self.parts.provider.enabled, report=self._error)
+        reply = self.parts.provider.reply(request)
         if reply is not None and reply.text.strip():
             self._record_llm(reply)
             self.route = "llm" if reply.source == "llm" else "fallback"

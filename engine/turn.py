@@ -1,4 +1,8 @@
-"""`Engine.handle(session, text) -> TurnResult`: the one place that wires a turn.
+"""`Engine.handle(session, text) -> TurnResult`: the public entry to a turn.
+
+The Engine builds what all sessions of a flow share, once: the router, the
+compiled state machine, the provider and the clock. Each call then runs one
+Dialogue (engine/dialogue.py) over those parts:
 
 normalise -> route (rules, slot answers, examples, knowledge, LLM router) ->
 step (the shared machine fires one event) -> act -> respond (templates, or an
