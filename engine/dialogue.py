@@ -1,7 +1,7 @@
 """One turn of one session, step by step.
 
 A Dialogue lives for a single turn: it reads the compiled flow through the
-Engine, changes only its own Session, and collects replies, events and a trace
+engine's shared Parts, changes only its own Session, and collects replies, events and a trace
 that become the TurnResult.
 """
 
