@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from engine.errors import ActionError, TemplateError, did_you_mean
-from engine.expressions import TODAY_KEY
+from engine.expression_values import TODAY_KEY
 from engine.flow import Action, CallPython, ClearSlots, Lookup, Row, SetSlots
 from engine.templates import Template
 

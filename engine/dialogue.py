@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from engine import prompting, slotfill
 from engine.actions import run_actions
 from engine.errors import ActionError, TemplateError
-from engine.expressions import TODAY_KEY
+from engine.expression_values import TODAY_KEY
 from engine.flow import ClearSlots, CollectStep, Flow, Response, Slot, Transition
 from engine.llm.base import LLMProvider, LLMReply, RouteRequest
 from engine.machine import NEXT_EVENT, FlowMachine, intent_event

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from engine import expressions
 from engine.errors import ExpressionError
+from engine.expression_values import TODAY_KEY
 from engine.expressions import MAX_DEPTH, compile_expression
 
 
@@ -315,18 +315,14 @@ def test_today_is_the_local_iso_date() -> None:
     assert result in {before, date.today().isoformat()}  # either side of midnight
 
 
-def test_today_can_be_pinned_for_tests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(expressions, "_today", lambda: date(2024, 2, 29))
-    assert ev("today()") == "2024-02-29"
+def test_today_comes_from_the_clock_in_the_scope() -> None:
+    assert ev("today()", {TODAY_KEY: lambda: date(2024, 2, 29)}) == "2024-02-29"
 
 
-def test_today_is_read_at_evaluation_not_at_compile_time(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_today_is_read_at_evaluation_not_at_compile_time() -> None:
     expr = compile_expression("days_until('2024-03-10')")
-    monkeypatch.setattr(expressions, "_today", lambda: date(2024, 3, 1))
-    assert expr.evaluate({}) == 9
-    monkeypatch.setattr(expressions, "_today", lambda: date(2024, 3, 9))
-    assert expr.evaluate({}) == 1
+    assert expr.evaluate({TODAY_KEY: lambda: date(2024, 3, 1)}) == 9
+    assert expr.evaluate({TODAY_KEY: lambda: date(2024, 3, 9)}) == 1
 
 
 @pytest.mark.parametrize(("argument", "expected"), [
@@ -334,10 +330,9 @@ def test_today_is_read_at_evaluation_not_at_compile_time(
     ("'03/11/2024'", None), ("'soon'", None), ("null", None), ("5", None),
     ("d", 31), ("today()", 0),
 ])
-def test_days_until_counts_days_from_today(
-        monkeypatch: pytest.MonkeyPatch, argument: str, expected: int | None) -> None:
-    monkeypatch.setattr(expressions, "_today", lambda: date(2024, 3, 1))
-    assert ev(f"days_until({argument})", {"d": date(2024, 4, 1)}) == expected
+def test_days_until_counts_days_from_today(argument: str, expected: int | None) -> None:
+    scope = {"d": date(2024, 4, 1), TODAY_KEY: lambda: date(2024, 3, 1)}
+    assert ev(f"days_until({argument})", scope) == expected
 
 
 def test_calls_with_constant_arguments_give_the_same_result_as_with_names() -> None:
