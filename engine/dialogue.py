@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine import prompting, slotfill
@@ -45,6 +46,31 @@ _QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how
 # Stricter, for free-text answers: names like "Will Smith" start like a question.
 _WH_QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how)\b",
                           re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a turn may change in a session, to undo a turn that fails. Shallow is
+    enough: actions replace slot values, they never change one in place."""
+
+    state: str
+    pending: str | None
+    attempts: int
+    stack: tuple[str, ...]
+    slots: dict[str, Any]
+    ended: bool
+
+    @classmethod
+    def of(cls, session: Session) -> _Snapshot:
+        return cls(session.state, session.pending, session.attempts, tuple(session.stack),
+                   dict(session.slots), session.ended)
+
+    def restore(self, session: Session) -> None:
+        session.state, session.pending, session.attempts = self.state, self.pending, self.attempts
+        session.stack[:] = self.stack
+        session.slots.clear()
+        session.slots.update(self.slots)
+        session.ended = self.ended
 
 
 class Dialogue:
@@ -162,11 +188,17 @@ class Dialogue:
             self.say(self.flow.messages.empty)
             self._reask()
             return
+        before = _Snapshot.of(session)
         try:
             self._route_and_step()
         except (ActionError, TemplateError) as exc:
+            # All or nothing: a turn that fails half-way leaves the conversation where
+            # it was, and says the state's fallback instead of half its replies.
+            before.restore(session)
+            self.replies.clear()
             self._error(str(exc))
             self.say(self._fallback_response())
+            self._reask()
 
     def _restart(self) -> None:
         self.session.slots.clear()

@@ -293,3 +293,20 @@ def test_a_session_with_wrong_types_is_rejected_clearly(field: str, value: objec
 def test_a_deeply_nested_template_is_a_template_error() -> None:
     with pytest.raises(TemplateError, match="nested too deeply"):
         Template("{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}")
+
+
+def test_a_turn_that_fails_half_way_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "acts.py").write_text("def boom(slots, data):\n    raise RuntimeError('no')\n")
+    engine = engine_for(tmp_path, """\
+        flow: atomic
+        start: a
+        intents: {go: {patterns: [go]}}
+        slots: {n: {type: number}}
+        states:
+          a: {on: {go: {do: [{set: {n: 1}}], say: moving, goto: b}}}
+          b: {do: [{python: acts.boom}], say: never, final: true}
+        """)
+    session = started(engine)
+    result = engine.handle(session, "go")
+    assert (result.state, session.slots) == ("a", {})
+    assert "moving" not in result.texts and result.texts
