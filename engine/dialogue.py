@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine import prompting, slotfill
@@ -48,22 +47,16 @@ _WH_QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|
                           re.IGNORECASE)
 
 
-@dataclass(frozen=True)
 class _Snapshot:
     """What a turn may change in a session, to undo a turn that fails. Shallow is
-    enough: actions replace slot values, they never change one in place."""
+    enough: actions replace slot values, they never change one in place. (A plain
+    slotted class: taken every turn, it must cost next to nothing.)"""
 
-    state: str
-    pending: str | None
-    attempts: int
-    stack: tuple[str, ...]
-    slots: dict[str, Any]
-    ended: bool
+    __slots__ = ("attempts", "ended", "pending", "slots", "stack", "state")
 
-    @classmethod
-    def of(cls, session: Session) -> _Snapshot:
-        return cls(session.state, session.pending, session.attempts, tuple(session.stack),
-                   dict(session.slots), session.ended)
+    def __init__(self, session: Session) -> None:
+        self.state, self.pending, self.attempts = session.state, session.pending, session.attempts
+        self.stack, self.slots, self.ended = session.stack[:], session.slots.copy(), session.ended
 
     def restore(self, session: Session) -> None:
         session.state, session.pending, session.attempts = self.state, self.pending, self.attempts
@@ -188,7 +181,7 @@ class Dialogue:
             self.say(self.flow.messages.empty)
             self._reask()
             return
-        before = _Snapshot.of(session)
+        before = _Snapshot(session)
         try:
             self._route_and_step()
         except (ActionError, TemplateError) as exc:
