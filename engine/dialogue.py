@@ -40,6 +40,7 @@ class Parts(Protocol):
 
 MAX_HOPS = 25  # states passed through in one turn before we call it a loop
 MAX_STACK = 10
+_EVIDENCE = {"rule": "pattern", "example": "example"}  # what a tier matched, for /trace
 _QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how|is|are|do|does|"
                        r"can|could|would|will|should)\b", re.IGNORECASE)
 # Stricter, for free-text answers: names like "Will Smith" start like a question.
@@ -118,6 +119,9 @@ class Dialogue:
 
     def say(self, response: Response | None, extra: dict[str, Any] | None = None) -> None:
         if response is None:
+            return
+        if response.static:  # most replies: no context to build
+            self.replies.append(render_response(response, {}, self.session.turns))
             return
         context = self._context()
         if extra:
@@ -294,6 +298,8 @@ class Dialogue:
         Slots with their own `mentions` patterns go first, and the words they take
         are hidden from the rest: in "compare it with the Corolla" the Corolla is
         the second model, not also the first."""
+        if not names:
+            return False
         changed = False
         text = self.text
         ordered = sorted(dict.fromkeys(names), key=lambda n: not self.flow.slots[n].mentions)
@@ -437,9 +443,8 @@ class Dialogue:
     def _take_intent(self, match: Match) -> None:
         session = self.session
         self.intent, self.route, self.confidence = match.intent, match.tier, match.confidence
-        evidence = {"rule": "pattern", "example": "example"}.get(match.tier, "from")
         self._why("intent '{}' by {} ({} '{}', confidence {})", match.intent, match.tier,
-                  evidence, match.why, match.confidence)
+                  _EVIDENCE.get(match.tier, "from"), match.why, match.confidence)
         self._extract(self.flow.intents[match.intent].slots)
         source = session.state
         dest, fired = self.parts.machine.fire(source, intent_event(match.intent), self._scope())

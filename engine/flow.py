@@ -38,6 +38,13 @@ class Response:
     variations: tuple[Template, ...]
     buttons: tuple[Button, ...] = ()
     items: ItemList | None = None
+    static: bool = field(init=False)  # no template in it: needs no context to render
+
+    def __post_init__(self) -> None:
+        templates = [*self.variations, *(b.title for b in self.buttons),
+                     *(b.payload for b in self.buttons if b.payload is not None)]
+        object.__setattr__(self, "static", self.items is None and all(
+            t.is_static for t in templates))
 
 
 @dataclass(frozen=True)
