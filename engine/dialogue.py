@@ -295,9 +295,10 @@ class Dialogue:
     def _extract(self, names: list[str] | tuple[str, ...], not_value: Any = None) -> bool:
         """Fill slots mentioned in the message; True if any changed.
 
-        Slots with their own `mentions` patterns go first, and the words they take
-        are hidden from the rest: in "compare it with the Corolla" the Corolla is
-        the second model, not also the first."""
+        A slot with its own `mentions` patterns is found only by them: they say how
+        the author tells it apart. Such slots go first, and the words they take are
+        hidden from the rest: in "compare it with the Corolla" the Corolla is the
+        second model, not also the first."""
         if not names:
             return False
         changed = False
@@ -456,7 +457,7 @@ class Dialogue:
             self._reask()
             return
         self._apply(fired)
-        if fired.remember and not fired.back and fired.target != source:
+        if fired.remember and fired.target is not None and fired.target != source:
             self._remember(source)
         if fired.back:
             if fired.remember:  # remember + return: straight back here, the stack untouched

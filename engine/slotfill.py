@@ -33,15 +33,6 @@ def mentioned(slot: Slot, text: str, today: datetime.date) -> Any:
     return None if found is None else found[0]
 
 
-def extract(slot: Slot, text: str, today: datetime.date) -> Any:
-    """A value the message mentions in passing ("show me SUVs under 35k"). A slot
-    with its own `mentions` patterns is found only by them: they say how the
-    author wants it told apart (the second model of a comparison, say)."""
-    if slot.mentions:
-        return mentioned(slot, text, today)
-    return slot.parser.extract(text, today)
-
-
 def answer(slot: Slot, text: str, today: datetime.date) -> Any:
     """A value from a message that answers this slot's question: read more leniently."""
     value = mentioned(slot, text, today)
