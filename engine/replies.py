@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.flow import Response
+from engine.flow import FIELD_END, ROW_END, ROWS_NAME, Response
 
 
 @dataclass
@@ -40,12 +40,15 @@ def render_response(response: Response, context: Mapping[str, Any], turn: int) -
         rows = context.get(spec.source) or []
         if isinstance(rows, Mapping):
             rows = [rows]
-        for row in list(rows)[: spec.limit] if isinstance(rows, list) else []:
-            item_context = {**context, "item": row}
-            item: dict[str, Any] = {"title": spec.title.render(item_context)}
-            if spec.subtitle is not None:
-                item["subtitle"] = spec.subtitle.render(item_context)
-            if isinstance(row, Mapping) and "id" in row:
-                item["id"] = row["id"]
-            items.append(item)
+        shown = list(rows)[: spec.limit] if isinstance(rows, list) else []
+        if shown:
+            rendered = spec.all_rows.render({**context, ROWS_NAME: shown}).split(ROW_END)
+            for row, fields in zip(shown, rendered, strict=False):
+                title, _, subtitle = fields.partition(FIELD_END)
+                item: dict[str, Any] = {"title": title.strip()}
+                if spec.subtitle is not None:
+                    item["subtitle"] = subtitle.strip()
+                if isinstance(row, Mapping) and "id" in row:
+                    item["id"] = row["id"]
+                items.append(item)
     return Reply(text, buttons, items)
