@@ -48,6 +48,8 @@ class Chat:
     last: TurnResult | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        if self.options.interactive:
+            self._note("type /help for commands, /quit to leave")
         self.session = self._open_session()
 
     # ---- sessions ------------------------------------------------------------
@@ -210,7 +212,6 @@ def run_chat(engine: Engine, options: ChatOptions, lines: Callable[[], Iterator[
     if lines is not None:
         chat.loop(lines())
     elif options.interactive:
-        chat._note("type /help for commands, /quit to leave")
         you = click.style("you> ", fg="magenta", bold=True) if options.color else "you> "
         chat.loop(terminal_lines(you))
     else:
