@@ -264,12 +264,12 @@ class Dialogue(SlotFilling):
             del stack[:-MAX_STACK]
 
     def _run(self, actions: tuple[Any, ...]) -> None:
+        if not actions:
+            return
         if any(isinstance(a, ClearSlots) and a.names is None for a in actions):
             self.session.stack.clear()  # `clear: all` forgets where to return to as well
-        if actions:
-            context = {"user": self.text, "state": self.session.state,
-                       TODAY_KEY: self.parts.today}
-            self.actions.extend(run_actions(actions, self.flow.data, self.session.slots, context))
+        context = {"user": self.text, "state": self.session.state, TODAY_KEY: self.parts.today}
+        self.actions.extend(run_actions(actions, self.flow.data, self.session.slots, context))
 
     def _apply(self, transition: Transition) -> None:
         self._run(transition.actions)
