@@ -72,7 +72,6 @@ class FlowBuilder(SnippetCompiler):
         assigned, has_python = self._scan_actions()
         super().__init__(reporter, self.slot_names | assigned, has_python)
         self.settings = Settings(**raw.get("settings", {}))
-        self._next_id = 0
 
     # ---- helpers ---------------------------------------------------------
 
@@ -125,7 +124,7 @@ class FlowBuilder(SnippetCompiler):
             if on_fail is not None:
                 self._ref("state", on_fail, self.state_names, (*at, "on_fail"))
             result[name] = Slot(
-                name=name, kind=kind, parser=parser, values=tuple(values), mentions=mentions,
+                name=name, kind=kind, parser=parser, mentions=mentions,
                 minimum=spec.get("min"), maximum=spec.get("max"), after=spec.get("after"),
                 prompt=self._optional(self.response, spec, "prompt", at),
                 reprompt=self._optional(self.response, spec, "reprompt", at),
@@ -226,17 +225,16 @@ class FlowBuilder(SnippetCompiler):
 
     def transition(self, spec: Any, source: str | None, intent: str | None, at: Path_
                    ) -> Transition:
-        self._next_id += 1
         if isinstance(spec, str):
             self._ref("state", spec, self.state_names, at)
-            return Transition(self._next_id, source, intent, target=spec)
+            return Transition(source, intent, target=spec)
         target = spec.get("goto")
         if target is not None:
             self._ref("state", target, self.state_names, (*at, "goto"))
         if target is not None and spec.get("return"):
             self.r.error(at, "a transition has either 'goto' or 'return: true', not both")
         return Transition(
-            id=self._next_id, source=source, intent=intent, target=target,
+            source=source, intent=intent, target=target,
             back=bool(spec.get("return")), remember=bool(spec.get("remember")),
             when=self._optional(self.expression, spec, "when", at),
             actions=self.actions(spec.get("do", []), (*at, "do")),

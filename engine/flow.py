@@ -62,7 +62,6 @@ class Slot:
     name: str
     kind: str
     parser: SlotType
-    values: tuple[str, ...] = ()
     mentions: tuple[re.Pattern[str], ...] = ()
     minimum: float | None = None
     maximum: float | None = None
@@ -123,7 +122,6 @@ Action = Lookup | SetSlots | ClearSlots | CallPython
 class Transition:
     """What happens when an intent is matched (or a state's `next` fires)."""
 
-    id: int
     source: str | None  # None for global transitions
     intent: str | None
     target: str | None = None  # None: stay (digression) unless `back`

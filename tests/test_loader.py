@@ -126,7 +126,7 @@ def test_flow_with_intents_named_yes_and_no_keeps_them_as_strings() -> None:
     flow = load_flow(FIXTURES / "good" / "yaml11_words.yaml")
     assert list(flow.intents) == ["yes", "no", "on", "off"]
     assert [t.intent for t in flow.states["ask"].transitions] == ["yes", "no", "on", "off"]
-    assert flow.slots["answer"].values == ("yes", "no", "maybe")
+    assert flow.slots["answer"].parser.values == ("yes", "no", "maybe")
 
 
 def test_dates_and_numeric_keys_stay_as_written() -> None:
