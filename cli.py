@@ -13,7 +13,7 @@ import click
 from engine import Engine, FlowbotError, __version__, check_flow, load_flow
 from engine.console import ChatOptions, run_chat, use_color
 from engine.graph import to_dot, to_mermaid
-from engine.llm import provider_from_env
+from engine.llm.setup import MODES, LLMOptions, provider_from_env
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,14 +45,27 @@ def main() -> None:
               help="Save the conversation to FILE after every turn and resume it next time.")
 @click.option("--max-input", type=click.IntRange(min=1), default=None,
               help="Longest user message accepted, in characters (default: the flow's setting).")
+@click.option("--llm", "llm_mode", type=click.Choice(MODES), default=None,
+              help="live: ask the model; record: ask it and write a cassette; replay: answer "
+                   "from the cassette, no network; offline: no model. [default: FLOWBOT_LLM, "
+                   "else live when a key or base URL is set]")
+@click.option("--cassette", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Cassette file for record/replay [default: FLOWBOT_CASSETTE, else "
+                   "cassettes/FLOW.llm.yaml beside the flow].")
+@click.option("--lenient", is_flag=True, default=None,
+              help="In replay, answer an unrecorded request offline instead of failing.")
 @reports_errors
-def run(flow: Path, as_json: bool, session_path: Path | None, max_input: int | None) -> None:
+def run(flow: Path, as_json: bool, session_path: Path | None, max_input: int | None,
+        llm_mode: str | None, cassette: Path | None, lenient: bool | None) -> None:
     """Chat with FLOW in the terminal, or read one message per line from a pipe.
 
     \b
     Interactive commands: /state /slots /trace /reset /help /quit
+    The API key comes from OPENAI_API_KEY or a .env file in this directory.
     """
-    engine = Engine(load_flow(flow), provider=provider_from_env(), max_input_chars=max_input)
+    loaded = load_flow(flow)
+    provider = provider_from_env(loaded, options=LLMOptions(llm_mode, cassette, lenient or None))
+    engine = Engine(loaded, provider=provider, max_input_chars=max_input)
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not as_json
     options = ChatOptions(as_json=as_json, session_path=session_path, interactive=interactive,
                           color=use_color(interactive))

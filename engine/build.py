@@ -33,6 +33,7 @@ from engine.flow import (
     Settings,
     Slot,
     State,
+    StateLLM,
     Transition,
 )
 from engine.slot_types import build_slot_type
@@ -159,7 +160,7 @@ class FlowBuilder(SnippetCompiler):
                 self.r.warning(at, f"intent '{name}' has no patterns, keywords or examples, "
                                    "so only the LLM router can choose it", key=True)
             result[name] = Intent(name, patterns, tuple(spec.get("examples", [])),
-                                  tuple(spec.get("slots", [])))
+                                  tuple(spec.get("slots", [])), spec.get("description", ""))
         return result
 
     def knowledge(self) -> tuple[KnowledgeEntry, ...]:
@@ -285,6 +286,7 @@ class FlowBuilder(SnippetCompiler):
             prompt=self._optional(self.template, spec, "prompt", at),
             fallback=self._optional(self.response, spec, "fallback", at),
             final=bool(spec.get("final", False)),
+            llm=StateLLM(**spec.get("llm", {})),
         )
 
     def global_transitions(self) -> tuple[Transition, ...]:
@@ -321,6 +323,8 @@ class FlowBuilder(SnippetCompiler):
                 system=self._optional(self.template, llm, "system", ("llm",)),
                 temperature=llm.get("temperature"), max_tokens=llm.get("max_tokens"),
                 base_url=llm.get("base_url"),
+                **{key: llm[key] for key in ("timeout", "retries", "history_tokens", "router",
+                                              "min_confidence") if key in llm},
             ),
             description=self.raw.get("description", ""),
         )

@@ -106,16 +106,21 @@ class Chat:
     def _emit_json(self, data: dict[str, Any]) -> None:
         self._print(json.dumps(data, ensure_ascii=False, sort_keys=False, default=str))
 
-    def _show(self, result: TurnResult) -> None:
+    def _prefix(self) -> str:
+        return self._style("bot> ", fg="cyan", bold=True) if self.options.interactive else ""
+
+    def _show(self, result: TurnResult, streamed: bool = False) -> None:
         self.last = result
         if self.options.as_json:
             self._emit_json(result.to_dict())
             return
         for notice in result.notices:
             self._print(self._style(notice, fg="yellow"))
-        prefix = self._style("bot> ", fg="cyan", bold=True) if self.options.interactive else ""
+        if streamed and not any(reply.streamed for reply in result.replies):
+            self._note("the model's answer broke off")
         for reply in result.replies:
-            self._print(prefix + reply.text)
+            if not (streamed and reply.streamed):  # already on screen, token by token
+                self._print(self._prefix() + reply.text)
             for item in reply.items:
                 subtitle = f" - {item['subtitle']}" if item.get("subtitle") else ""
                 self._print(f"  * {item['title']}{subtitle}")
@@ -161,13 +166,39 @@ class Chat:
             self._print(f"  action: {action}")
         for event in last.events:
             self._print(f"  event: {json.dumps(event, ensure_ascii=False, default=str)}")
+        if last.llm is not None:
+            self._print_llm(last.llm)
+
+    def _print_llm(self, llm: dict[str, Any]) -> None:
+        replayed = ", replayed" if llm.get("replayed") else ""
+        self._print(f"  llm: {llm['provider']} {llm.get('model') or ''} — "
+                    f"{llm.get('prompt_tokens', 0)} prompt + {llm.get('completion_tokens', 0)} "
+                    f"completion tokens, {llm.get('latency_ms', 0)} ms{replayed}")
+        if llm.get("error"):
+            self._print(f"  llm error ({llm.get('error_kind')}): {llm['error']}")
+        for message in llm.get("messages", []):
+            self._print(f"  sent [{message['role']}]:")
+            for line in str(message["content"]).splitlines() or [""]:
+                self._print(f"    {line}")
 
     # ---- the loop --------------------------------------------------------------------
 
     def turn(self, text: str) -> TurnResult:
-        result = self.engine.handle(self.session, text)
+        printed: list[str] = []
+
+        def on_token(piece: str) -> None:
+            if not printed:
+                self.out.write(self._prefix())
+            printed.append(piece)
+            self.out.write(piece)
+            self.out.flush()
+
+        streaming = not self.options.as_json
+        result = self.engine.handle(self.session, text, on_token if streaming else None)
+        if printed:
+            self.out.write("\n")
         self._save(self.session)
-        self._show(result)
+        self._show(result, streamed=bool(printed))
         return result
 
     def loop(self, lines: Iterator[str]) -> None:

@@ -18,7 +18,8 @@ from engine.errors import ActionError, TemplateError
 from engine.expression_values import TODAY_KEY
 from engine.filling import SlotFilling
 from engine.flow import ClearSlots, Response, Transition
-from engine.llm.base import LLMReply, RouteRequest
+from engine.llm.base import ModelOutcome
+from engine.llm.chat import TokenSink
 from engine.machine import NEXT_EVENT, intent_event
 from engine.parts import Parts
 from engine.replies import Reply, render_response
@@ -54,8 +55,10 @@ class _Snapshot:
 
 
 class Dialogue(SlotFilling):
-    def __init__(self, parts: Parts, session: Session, text: str | None) -> None:
+    def __init__(self, parts: Parts, session: Session, text: str | None,
+                 on_token: TokenSink | None = None) -> None:
         self.parts = parts
+        self.on_token = on_token
         self.flow = parts.flow
         self.session = session
         self.raw = text
@@ -216,11 +219,7 @@ class Dialogue(SlotFilling):
         if self.session.pending and not _QUESTION.search(self.text):
             self._invalid_answer(self.session.pending, None)
             return
-        match = self._llm_route()
-        if match is not None:
-            self._take_intent(match)
-            return
-        self._open_ended()
+        self._ask_model()
 
     def _arrive(self, name: str) -> None:
         session = self.session
@@ -328,17 +327,40 @@ class Dialogue(SlotFilling):
         self.say(hit.entry.answer)
         self._reask()
 
-    def _llm_route(self) -> Match | None:
+    def _ask_model(self) -> None:
+        """Nothing in the flow matched: one request lets the model route the message
+        to an intent allowed here, or answer it in words; else the state's fallback."""
         provider = self.parts.provider
-        if not provider.enabled:
+        state = self.flow.states[self.session.state]
+        request = prompting.model_request(
+            self.flow, state, self.session, self.text, self.parts.router, self._context(),
+            with_prompts=provider.enabled, report=self._error)
+        outcome = provider.respond(request, self.on_token)
+        self._record_llm(outcome)
+        for note in outcome.notes:
+            self._why("{}", note)
+        match = self._llm_match(outcome, {option.name for option in request.intents})
+        if match is not None:
+            self._take_intent(match)
+            return
+        if outcome.text.strip():
+            self.route = "llm" if outcome.source == "llm" else "fallback"
+            self.confidence = 0.0 if outcome.source == "llm" else 0.5
+            self._why("open-ended: answered by {} ({})", outcome.provider, outcome.source)
+            self.replies.append(Reply(outcome.text.strip(), streamed=outcome.streamed))
+        else:
+            if outcome.error:
+                self._why("model failed ({}): {}", outcome.error_kind, outcome.error)
+            self._why("nothing matched: fallback reply")
+            self.say(self._fallback_response())
+        self._reask()
+
+    def _llm_match(self, outcome: ModelOutcome, allowed: set[str]) -> Match | None:
+        routed = outcome.route
+        if routed is None:
             return None
-        state = self.session.state
-        allowed = tuple(self.parts.router.allowed_intents(state))
-        slots = tuple(self.flow.intents[i].slots for i in allowed)
-        routed = provider.route(RouteRequest(self.flow.name, state, self.text, allowed,
-                                             tuple(dict.fromkeys(s for group in slots
-                                                                 for s in group))))
-        if routed is None or routed.intent not in allowed:
+        if routed.intent not in allowed:  # the provider checked; the flow checks again
+            self._why("LLM router chose '{}', not allowed here: ignored", routed.intent)
             return None
         # Slot values from a model are parsed like user text: never trusted as they come.
         for name, value in routed.slots.items():
@@ -350,32 +372,23 @@ class Dialogue(SlotFilling):
                 self._set_slot(slot, parsed, "llm")
         return Match(routed.intent, "llm", routed.confidence, "LLM router")
 
-    def _open_ended(self) -> None:
-        state = self.flow.states[self.session.state]
-        request = prompting.reply_request(
-            self.flow, state, self.session, self.text, self.parts.router, self._context(),
-            with_prompts=self.parts.provider.enabled, report=self._error)
-        reply = self.parts.provider.reply(request)
-        if reply is not None and reply.text.strip():
-            self._record_llm(reply)
-            self.route = "llm" if reply.source == "llm" else "fallback"
-            self.confidence = 0.0 if reply.source == "llm" else 0.5
-            self._why("open-ended: answered by {} ({})", reply.provider, reply.source)
-            self.replies.append(Reply(reply.text.strip()))
-        else:
-            if reply is not None:
-                self._record_llm(reply)
-            self._why("nothing matched: fallback reply")
-            self.say(self._fallback_response())
-        self._reask()
-
-    def _record_llm(self, reply: LLMReply) -> None:
-        self.llm = {"provider": reply.provider, "model": reply.model,
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                    "latency_ms": reply.latency_ms, "source": reply.source}
-        if reply.error:
-            self.llm["error"] = reply.error
+    def _record_llm(self, outcome: ModelOutcome) -> None:
+        if outcome.calls == 0 and outcome.source != "knowledge" and not outcome.error:
+            return  # nothing was asked and nothing answered: offline with no FAQ hit
+        self.llm = {"provider": outcome.provider, "model": outcome.model,
+                    "prompt_tokens": outcome.prompt_tokens,
+                    "completion_tokens": outcome.completion_tokens,
+                    "latency_ms": outcome.latency_ms, "replayed": outcome.replayed,
+                    "calls": outcome.calls, "source": outcome.source}
+        if outcome.route is not None:
+            self.llm["routed"] = outcome.route.intent
+        if outcome.error:
+            self.llm["error"] = outcome.error
+            self.llm["error_kind"] = outcome.error_kind
+            self.events.append({"type": "llm_error", "kind": outcome.error_kind})
+        if outcome.messages:
+            self.llm["messages"] = [{"role": role, "content": content}
+                                    for role, content in outcome.messages]
 
     def _fallback_response(self) -> Response:
         state = self.flow.states[self.session.state]

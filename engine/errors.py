@@ -67,7 +67,66 @@ class ActionError(FlowbotError):
 
 
 class LLMError(FlowbotError):
-    """The language model could not give a usable answer."""
+    """The language model could not give a usable answer.
+
+    The subclasses below are the failures a turn survives: the provider catches
+    them, the state's fallback reply is said, and `kind` names the failure in
+    the trace and in `--json`. Their messages never contain the API key.
+    """
+
+    kind = "error"
+
+
+class LLMTimeout(LLMError):
+    kind = "timeout"
+
+
+class LLMConnectionError(LLMError):
+    kind = "connection"
+
+
+class LLMRateLimited(LLMError):
+    kind = "rate_limit"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the server asked us to wait, if it said
+
+
+class LLMServerError(LLMError):
+    """The server answered with an error status (5xx, or a 4xx such as a bad key)."""
+
+    kind = "server"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LLMBadOutput(LLMError):
+    """The model answered, but with nothing usable: empty, malformed, invalid."""
+
+    kind = "bad_output"
+
+
+class LLMCircuitOpen(LLMError):
+    """Recent calls failed: the model is skipped for a while rather than waited on."""
+
+    kind = "circuit_open"
+
+
+class LLMReplayMiss(LLMError):
+    """Lenient replay found no recording for a request, so the offline provider answers."""
+
+    kind = "replay_miss"
+
+
+class CassetteError(FlowbotError):
+    """Replay cannot serve a request (a strict miss), or a cassette is unreadable.
+
+    Not an LLMError on purpose: a test running from a cassette must fail loudly
+    when its conversation changed, not quietly fall back.
+    """
 
 
 class StoreError(FlowbotError):

@@ -78,6 +78,7 @@ class Intent:
     patterns: tuple[re.Pattern[str], ...] = ()
     examples: tuple[str, ...] = ()
     slots: tuple[str, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,16 @@ class CollectStep:
 
 
 @dataclass(frozen=True)
+class StateLLM:
+    """A state's overrides of the flow's llm settings (None: the flow's)."""
+
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    router: bool | None = None
+
+
+@dataclass(frozen=True)
 class State:
     name: str
     intro: Response | None = None
@@ -154,6 +165,7 @@ class State:
     prompt: Template | None = None
     fallback: Response | None = None
     final: bool = False
+    llm: StateLLM = field(default_factory=StateLLM)
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -176,6 +188,11 @@ class LLMSettings:
     temperature: float | None = None
     max_tokens: int | None = None
     base_url: str | None = None
+    timeout: float = 20.0  # seconds: a chat user should not wait minutes for a fallback
+    retries: int = 1
+    history_tokens: int = 800
+    router: bool = True
+    min_confidence: float = 0.6
 
 
 @dataclass(frozen=True)

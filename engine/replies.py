@@ -14,6 +14,7 @@ class Reply:
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
     items: list[dict[str, Any]] = field(default_factory=list)
+    streamed: bool = False  # the text already reached the user token by token
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"text": self.text}

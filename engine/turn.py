@@ -20,6 +20,7 @@ from collections.abc import Callable
 from engine.dialogue import Dialogue
 from engine.flow import Flow
 from engine.llm.base import LLMProvider
+from engine.llm.chat import TokenSink
 from engine.llm.offline import OfflineProvider
 from engine.machine import FlowMachine
 from engine.result import TurnResult
@@ -52,12 +53,19 @@ class Engine:
         dialogue = Dialogue(self, session, None)
         dialogue.begin()
         result = dialogue.result()
-        if not self.provider.enabled:
+        if self.provider.enabled:
+            result.notices.append(self.provider.describe())
+        else:
             result.notices.append(dialogue.render_notice())
         return result
 
-    def handle(self, session: Session, text: str) -> TurnResult:
-        """Handle one user message; mutates `session` and says what happened."""
-        dialogue = Dialogue(self, session, text)
+    def handle(self, session: Session, text: str,
+               on_token: TokenSink | None = None) -> TurnResult:
+        """Handle one user message; mutates `session` and says what happened.
+
+        With `on_token`, a model's answer is passed on piece by piece as it streams
+        in (engine/streaming.py wraps this as iterators); the TurnResult still holds
+        the whole reply, marked `streamed`."""
+        dialogue = Dialogue(self, session, text, on_token)
         dialogue.run()
         return dialogue.result()

@@ -162,10 +162,18 @@ def test_a_saved_conversation_that_ended_starts_over(tmp_path: Path) -> None:
 def test_the_start_notice_says_why_the_llm_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     _, out, _ = run("run", CARS, input="")
-    assert "no OPENAI_API_KEY is set" in out and "Set OPENAI_API_KEY to turn it on." in out
+    assert "no OPENAI_API_KEY is set" in out
+    assert "Set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server) to turn it on." in out
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-value")
-    _, out, _ = run("run", CARS, input="")
-    assert "no OpenAI provider yet" in out and "Set OPENAI_API_KEY" not in out
+    _, out, _ = run("run", CARS, "--llm", "offline", input="")
+    assert "the offline mode was chosen" in out and "Set OPENAI_API_KEY" not in out
+    assert "sk-test-secret-value" not in out
+
+
+def test_the_start_notice_names_the_model_and_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-value")
+    _, out, _ = run("run", CARS, input="")  # starting asks nothing of the model
+    assert "LLM: gpt-4o-mini via https://api.openai.com/v1 (live)" in out
     assert "sk-test-secret-value" not in out
 
 

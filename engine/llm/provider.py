@@ -1,0 +1,140 @@
+"""The provider that asks a chat model: one request per open-ended turn.
+
+It assembles the messages (engine/llm/messages.py), offers the routing tool
+when the state allows it (engine/llm/route_tool.py), hands the call to a
+ChatBackend (live, recording or replaying) and turns whatever happens into a
+ModelOutcome. Failures never escape: a timeout, refused connection, rate limit,
+server error or unusable answer becomes an outcome with `error` set, the turn
+says the state's fallback and the conversation goes on. After repeated
+failures the circuit breaker skips the model for a while, so users do not
+each wait out a timeout while the server is down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from engine.errors import LLMBadOutput, LLMError, LLMReplayMiss
+from engine.llm.base import ModelOutcome, ModelRequest
+from engine.llm.breaker import CircuitBreaker
+from engine.llm.chat import ChatAnswer, ChatBackend, ChatCall, TokenSink
+from engine.llm.messages import build_messages
+from engine.llm.offline import OfflineProvider
+from engine.llm.redact import redact
+from engine.llm.route_tool import parse_route, route_tool
+from engine.llm.tokens import estimate_messages, estimate_tokens
+
+
+class ChatProvider:
+    name = "openai"
+    off_reason = ""
+    how_to_enable = ""
+
+    def __init__(
+        self,
+        backend: ChatBackend,
+        model: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        mode: str = "live",
+        breaker: CircuitBreaker | None = None,
+        on_miss: OfflineProvider | None = None,
+        secrets: tuple[str, ...] = (),
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.backend = backend
+        self.model: str | None = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.mode = mode
+        self.breaker = breaker or CircuitBreaker()
+        self.on_miss = on_miss or OfflineProvider()  # lenient replay: answer as offline
+        self.secrets = secrets
+        self.clock = clock
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"LLM: {self.model} via {self.backend.where} ({self.mode})"
+
+    def call_for(self, request: ModelRequest) -> ChatCall:
+        tools = (route_tool(request),) if request.intents else ()
+        return ChatCall(
+            model=request.model or self.model or "",
+            messages=build_messages(request),
+            temperature=request.temperature if request.temperature is not None
+            else self.temperature,
+            max_tokens=request.max_tokens or self.max_tokens,
+            tools=tools,
+            tool_choice="auto" if tools else None,
+        )
+
+    def respond(self, request: ModelRequest, on_token: TokenSink | None = None) -> ModelOutcome:
+        call = self.call_for(request)
+        base = ModelOutcome(provider=self.name, model=call.model, messages=call.messages)
+        if not self.breaker.allow():
+            return _failed(base, f"skipped: recent calls failed, trying again in "
+                                 f"{self.breaker.retry_in():.0f} s", "circuit_open", calls=0)
+        streamed: list[str] = []
+        sink = None
+        if on_token is not None:
+            def sink(piece: str) -> None:
+                streamed.append(piece)
+                on_token(piece)
+        started = self.clock()
+        try:
+            answer = self.backend.complete(call, sink)
+        except LLMReplayMiss as exc:
+            missed = self.on_miss.respond(request)
+            return _replace(missed, notes=(redact(str(exc), self.secrets),), messages=call.messages)
+        except LLMError as exc:
+            self.breaker.record_failure()
+            return _failed(base, redact(str(exc), self.secrets), exc.kind, calls=1,
+                           streamed=bool(streamed), latency_ms=self._since(started))
+        self.breaker.record_success()
+        outcome = _replace(
+            base, calls=1, latency_ms=self._since(started), replayed=answer.replayed,
+            model=answer.model or call.model, streamed=bool(streamed),
+            prompt_tokens=answer.prompt_tokens or estimate_messages(call.messages),
+            completion_tokens=answer.completion_tokens or estimate_tokens(answer.text))
+        try:
+            return self._read(answer, request, outcome)
+        except LLMBadOutput as exc:  # the model answered, just not usefully: not an outage
+            return _failed(outcome, redact(str(exc), self.secrets), exc.kind, calls=1,
+                           streamed=outcome.streamed, latency_ms=outcome.latency_ms)
+
+    def _read(self, answer: ChatAnswer, request: ModelRequest,
+              outcome: ModelOutcome) -> ModelOutcome:
+        if answer.tool_calls:
+            first = answer.tool_calls[0]
+            route = parse_route(first.name, first.arguments, request)
+            if route.confidence < request.min_confidence:
+                note = (f"LLM router chose '{route.intent}' with confidence "
+                        f"{route.confidence}, below {request.min_confidence}: ignored")
+                if answer.text.strip():
+                    return _replace(outcome, text=answer.text.strip(), notes=(note,))
+                raise LLMBadOutput(note)
+            return _replace(outcome, route=route)
+        text = answer.text.strip()
+        if not text:
+            raise LLMBadOutput("the model's answer was empty")
+        return _replace(outcome, text=text)
+
+    def _since(self, started: float) -> float:
+        return round((self.clock() - started) * 1000, 1)
+
+
+def _replace(outcome: ModelOutcome, **changes: Any) -> ModelOutcome:
+    return dataclasses.replace(outcome, **changes)
+
+
+def _failed(base: ModelOutcome, error: str, kind: str, *, calls: int, streamed: bool = False,
+            latency_ms: float = 0.0) -> ModelOutcome:
+    return _replace(base, text="", route=None, error=error, error_kind=kind, calls=calls,
+                    streamed=streamed, latency_ms=latency_ms)

@@ -1,0 +1,82 @@
+"""The LLM router: one tool the model may call to choose an intent.
+
+The tool's JSON Schema lists exactly the intents allowed in the current state
+(its own and the global ones) and the slots those intents take, typed. The
+model either calls the tool or answers in words, so routing and answering cost
+one request between them. What the model sends back is validated against the
+same schema; anything else is refused, and the turn falls back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+from engine.errors import LLMBadOutput
+from engine.llm.base import ModelRequest, RouteResult, SlotOption
+from engine.llm.messages import ROUTE_TOOL
+
+_NUMERIC = {"number", "money"}
+
+
+def _slot_schema(slot: SlotOption) -> dict[str, Any]:
+    if slot.kind == "enum" and slot.values:
+        return {"type": "string", "enum": list(slot.values)}
+    if slot.kind in _NUMERIC:
+        return {"type": "number"}
+    if slot.kind == "date":
+        return {"type": "string", "description": "a date as YYYY-MM-DD"}
+    return {"type": "string", "description": slot.kind}
+
+
+def parameters_schema(request: ModelRequest) -> dict[str, Any]:
+    wanted = {name for option in request.intents for name in option.slots}
+    slots = {s.name: _slot_schema(s) for s in request.slot_options if s.name in wanted}
+    return {
+        "type": "object",
+        "properties": {
+            "intent": {"type": "string", "enum": [option.name for option in request.intents]},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                           "description": "how sure you are that this is what the customer wants"},
+            "slots": {"type": "object", "properties": slots, "additionalProperties": False,
+                      "description": "values the customer gave in this message, if any"},
+        },
+        "required": ["intent", "confidence"],
+        "additionalProperties": False,
+    }
+
+
+def route_tool(request: ModelRequest) -> dict[str, Any]:
+    lines = []
+    for option in request.intents:
+        line = f"- {option.name}"
+        if option.description:
+            line += f": {option.description}"
+        if option.examples:
+            line += " (e.g. " + "; ".join(f'"{e}"' for e in option.examples[:3]) + ")"
+        lines.append(line)
+    return {"type": "function", "function": {
+        "name": ROUTE_TOOL,
+        "description": "Choose what the customer wants to do, when it is one of:\n"
+                       + "\n".join(lines),
+        "parameters": parameters_schema(request),
+    }}
+
+
+def parse_route(name: str, arguments: str, request: ModelRequest) -> RouteResult:
+    """The model's tool call as a RouteResult; LLMBadOutput says why it is refused."""
+    if name != ROUTE_TOOL:
+        raise LLMBadOutput(f"the model called an unknown tool '{name[:40]}'")
+    try:
+        data = json.loads(arguments or "{}")
+    except json.JSONDecodeError as exc:
+        raise LLMBadOutput(f"the model's routing answer is not JSON ({exc.msg})") from None
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(parameters_schema(request)).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "answer"
+        raise LLMBadOutput(f"the model's routing answer is invalid at {where}: "
+                           f"{error.message[:120]}")
+    return RouteResult(data["intent"], float(data["confidence"]), dict(data.get("slots", {})))

@@ -1,0 +1,1 @@
+"""Test helpers for flowbot users and for flowbot's own suite."""
