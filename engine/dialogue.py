@@ -12,13 +12,12 @@ import datetime
 import re
 from typing import Any
 
-from engine import prompting, slotfill
 from engine.actions import run_actions
+from engine.asking import ModelTurn
 from engine.errors import ActionError, TemplateError
 from engine.expression_values import TODAY_KEY
 from engine.filling import SlotFilling
 from engine.flow import ClearSlots, Response, Transition
-from engine.llm.base import ModelOutcome
 from engine.llm.chat import TokenSink
 from engine.machine import NEXT_EVENT, intent_event
 from engine.parts import Parts
@@ -54,7 +53,7 @@ class _Snapshot:
         session.ended = self.ended
 
 
-class Dialogue(SlotFilling):
+class Dialogue(SlotFilling, ModelTurn):
     def __init__(self, parts: Parts, session: Session, text: str | None,
                  on_token: TokenSink | None = None) -> None:
         self.parts = parts
@@ -326,69 +325,6 @@ class Dialogue(SlotFilling):
         self._why("knowledge '{}' ({}, score {})", hit.entry.id, hit.why, hit.score)
         self.say(hit.entry.answer)
         self._reask()
-
-    def _ask_model(self) -> None:
-        """Nothing in the flow matched: one request lets the model route the message
-        to an intent allowed here, or answer it in words; else the state's fallback."""
-        provider = self.parts.provider
-        state = self.flow.states[self.session.state]
-        request = prompting.model_request(
-            self.flow, state, self.session, self.text, self.parts.router, self._context(),
-            with_prompts=provider.enabled, report=self._error)
-        outcome = provider.respond(request, self.on_token)
-        self._record_llm(outcome)
-        for note in outcome.notes:
-            self._why("{}", note)
-        match = self._llm_match(outcome, {option.name for option in request.intents})
-        if match is not None:
-            self._take_intent(match)
-            return
-        if outcome.text.strip():
-            self.route = "llm" if outcome.source == "llm" else "fallback"
-            self.confidence = 0.0 if outcome.source == "llm" else 0.5
-            self._why("open-ended: answered by {} ({})", outcome.provider, outcome.source)
-            self.replies.append(Reply(outcome.text.strip(), streamed=outcome.streamed))
-        else:
-            if outcome.error:
-                self._why("model failed ({}): {}", outcome.error_kind, outcome.error)
-            self._why("nothing matched: fallback reply")
-            self.say(self._fallback_response())
-        self._reask()
-
-    def _llm_match(self, outcome: ModelOutcome, allowed: set[str]) -> Match | None:
-        routed = outcome.route
-        if routed is None:
-            return None
-        if routed.intent not in allowed:  # the provider checked; the flow checks again
-            self._why("LLM router chose '{}', not allowed here: ignored", routed.intent)
-            return None
-        # Slot values from a model are parsed like user text: never trusted as they come.
-        for name, value in routed.slots.items():
-            slot = self.flow.slots.get(name)
-            if slot is None or name not in self.flow.intents[routed.intent].slots:
-                continue
-            parsed = slot.parser.parse(str(value), self.today)
-            if parsed is not None and slotfill.invalid_reason(slot, parsed, self.today) is None:
-                self._set_slot(slot, parsed, "llm")
-        return Match(routed.intent, "llm", routed.confidence, "LLM router")
-
-    def _record_llm(self, outcome: ModelOutcome) -> None:
-        if outcome.calls == 0 and outcome.source != "knowledge" and not outcome.error:
-            return  # nothing was asked and nothing answered: offline with no FAQ hit
-        self.llm = {"provider": outcome.provider, "model": outcome.model,
-                    "prompt_tokens": outcome.prompt_tokens,
-                    "completion_tokens": outcome.completion_tokens,
-                    "latency_ms": outcome.latency_ms, "replayed": outcome.replayed,
-                    "calls": outcome.calls, "source": outcome.source}
-        if outcome.route is not None:
-            self.llm["routed"] = outcome.route.intent
-        if outcome.error:
-            self.llm["error"] = outcome.error
-            self.llm["error_kind"] = outcome.error_kind
-            self.events.append({"type": "llm_error", "kind": outcome.error_kind})
-        if outcome.messages:
-            self.llm["messages"] = [{"role": role, "content": content}
-                                    for role, content in outcome.messages]
 
     def _fallback_response(self) -> Response:
         state = self.flow.states[self.session.state]

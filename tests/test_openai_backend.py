@@ -5,7 +5,6 @@ failure maps to an LLMError, with bounded retries and no key in any message."""
 from __future__ import annotations
 
 import email.utils
-import json
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -50,35 +49,53 @@ class RecordingSleep:
         self.waits.append(seconds)
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake_server:
+        yield fake_server
+
+
 @pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
+def fake(server: FakeOpenAI) -> FakeOpenAI:
+    server.reset()
+    return server
+
+
+_SLEEP = RecordingSleep()  # shared by the cached backends; emptied for every test
 
 
 @pytest.fixture
 def sleep() -> RecordingSleep:
-    return RecordingSleep()
+    _SLEEP.waits.clear()
+    return _SLEEP
 
 
 BackendFactory = Callable[..., OpenAIBackend]
 
 
-@pytest.fixture
-def make_backend(fake: FakeOpenAI, sleep: RecordingSleep) -> Iterator[BackendFactory]:
-    made: list[OpenAIBackend] = []
+@pytest.fixture(scope="module")
+def backends(server: FakeOpenAI) -> Iterator[dict[str, OpenAIBackend]]:
+    """Backends by their options: each one builds a client (and loads the CA
+    certificates, ~30 ms), so tests share them."""
+    made: dict[str, OpenAIBackend] = {}
+    yield made
+    for backend in made.values():
+        backend.close()
 
+
+@pytest.fixture
+def make_backend(fake: FakeOpenAI, sleep: RecordingSleep,
+                 backends: dict[str, OpenAIBackend]) -> BackendFactory:
     def make(**options: object) -> OpenAIBackend:
         settings: dict[str, object] = {"api_key": KEY, "base_url": fake.base_url,
                                        "timeout": 2.0, "sleep": sleep}
         settings.update(options)
-        backend = OpenAIBackend(**settings)  # type: ignore[arg-type]
-        made.append(backend)
-        return backend
+        key = repr(sorted(settings.items()))
+        if key not in backends:
+            backends[key] = OpenAIBackend(**settings)  # type: ignore[arg-type]
+        return backends[key]
 
-    yield make
-    for backend in made:
-        backend.close()
+    return make
 
 
 def unused_port() -> int:

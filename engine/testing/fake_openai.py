@@ -163,7 +163,7 @@ class FakeOpenAI:
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
         self.port: int = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,),
                                         name=f"fake-openai-{self.port}", daemon=True)
         self._thread.start()
 
@@ -175,6 +175,13 @@ class FakeOpenAI:
         """Queue answers, one per chat request; once used up, `default` answers."""
         with self._lock:
             self._queue.extend(replies)
+
+    def reset(self, default: ReplySource | None = None) -> None:
+        """Forget recorded requests and queued answers, so one server serves many tests."""
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+            self.default = default if default is not None else FakeReply()
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
