@@ -220,6 +220,19 @@ def test_hanging_server_times_out_after_the_timeout_without_retrying(
     assert sleep.waits == []
 
 
+def test_stream_that_stalls_mid_answer_times_out_and_is_not_retried(
+        fake: FakeOpenAI, make_backend: BackendFactory) -> None:
+    fake.script(FakeReply(text="Slow words here.", chunk_delay=0.05),
+                FakeReply(text="Slow words here.", chunk_delay=0.6))
+    tokens: list[str] = []
+    backend = make_backend(timeout=0.3, retries=2)
+    assert backend.complete(CALL, on_token=tokens.append).text == "Slow words here."
+    with pytest.raises(LLMTimeout, match=r"stopped answering mid-answer for 0\.3 s"):
+        backend.complete(CALL, on_token=tokens.append)
+    assert tokens[-1] == "Slow "
+    assert len(fake.chat_requests) == 2
+
+
 def test_server_that_is_down_raises_connection_error_after_one_short_retry(
         make_backend: BackendFactory, sleep: RecordingSleep) -> None:
     base_url = f"http://127.0.0.1:{unused_port()}/v1"
@@ -337,6 +350,16 @@ def test_error_messages_never_contain_the_api_key(
     assert KEY not in message and other_key not in message
     assert "[redacted]" in message
     assert raised.value.__cause__ is None and raised.value.__context__ is None
+
+
+def test_error_raised_by_on_token_reaches_the_caller_unchanged(
+        fake: FakeOpenAI, make_backend: BackendFactory) -> None:
+    def broken_sink(piece: str) -> None:
+        raise ValueError("the display broke")
+
+    with pytest.raises(ValueError, match="the display broke"):
+        make_backend(retries=2).complete(CALL, on_token=broken_sink)
+    assert len(fake.chat_requests) == 1
 
 
 # -- unusable output ------------------------------------------------------------------------

@@ -32,7 +32,6 @@ from engine.errors import (
 )
 from engine.llm.chat import ChatAnswer, ChatCall, TokenSink, ToolCall
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BACKOFF = 0.5  # seconds before a retry when the server did not say how long to wait
 _CONNECT_TIMEOUT = 5.0
 _KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_-]{8,}")
@@ -84,6 +83,8 @@ class OpenAIBackend:
             shown: list[str] = []  # text on_token already received in this attempt
             try:
                 return self._attempt(call, on_token, shown)
+            except _SinkFailed as failed:  # the caller's own error: not ours to map
+                raise failed.error from None
             except (openai.OpenAIError, ValueError) as exc:
                 error, wait = self._failure(exc, mid_answer=bool(shown))
             # Raised outside the except block: the client's exception (which may
@@ -107,7 +108,10 @@ class OpenAIBackend:
                 piece = reading.add(chunk)
                 if piece:
                     shown.append(piece)
-                    on_token(piece)
+                    try:
+                        on_token(piece)
+                    except Exception as exc:
+                        raise _SinkFailed(exc) from None
         return reading.answer()
 
     # -- failures ---------------------------------------------------------------------------
@@ -119,8 +123,11 @@ class OpenAIBackend:
                 limit = min(self.timeout, _CONNECT_TIMEOUT)
                 message = f"could not connect to the model server at {self.where}"
                 return LLMTimeout(self._scrub(f"{message} within {limit:g} s (timeout)")), None
-            message = f"the model did not answer within {self.timeout:g} s (timeout)"
-            return LLMTimeout(self._scrub(message)), None
+            if mid_answer:
+                message = f"the model stopped answering mid-answer for {self.timeout:g} s"
+            else:
+                message = f"the model did not answer within {self.timeout:g} s"
+            return LLMTimeout(self._scrub(message + " (timeout)")), None
         if isinstance(exc, openai.APIConnectionError):
             reason = " ".join(str(exc.__cause__ or exc).split()).rstrip(".")
             if mid_answer:
@@ -159,6 +166,14 @@ class OpenAIBackend:
             text = text.replace(self._api_key, _REDACTED)
         text = _URL_CREDENTIALS.sub(_REDACTED + "@", text)
         return _KEY_LIKE.sub(_REDACTED, text)
+
+
+class _SinkFailed(Exception):
+    """Carries an exception raised by on_token past the failure mapping."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 # -- reading answers ------------------------------------------------------------------------

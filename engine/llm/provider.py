@@ -121,7 +121,7 @@ class ChatProvider:
                     return _replace(outcome, text=answer.text.strip(), notes=(note,))
                 raise LLMBadOutput(note)
             return _replace(outcome, route=route)
-        text = answer.text.strip()
+        text = redact(answer.text, self.secrets).strip()
         if not text:
             raise LLMBadOutput("the model's answer was empty")
         return _replace(outcome, text=text)

@@ -26,7 +26,6 @@ from engine.llm.cassette import Cassette, RecordingBackend, ReplayBackend
 from engine.llm.chat import ChatBackend
 from engine.llm.dotenv import merged_environment
 from engine.llm.offline import OfflineProvider
-from engine.llm.openai_backend import OpenAIBackend
 from engine.llm.provider import ChatProvider
 
 MODES = ("live", "record", "replay", "offline")
@@ -97,6 +96,10 @@ def provider_from_env(flow: Flow, env: Mapping[str, str] | None = None,
             return OfflineProvider(
                 reason=f"the {mode} mode needs OPENAI_API_KEY or OPENAI_BASE_URL, and neither "
                        "is set")
+        # Imported here, not at the top: the openai package takes most of a second to
+        # import, which `flowbot validate` and offline or replayed runs never need.
+        from engine.llm.openai_backend import OpenAIBackend
+
         backend = OpenAIBackend(
             api_key=key or None, base_url=base_url,
             timeout=_number(env, "FLOWBOT_LLM_TIMEOUT", flow.llm.timeout),

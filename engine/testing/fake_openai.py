@@ -53,7 +53,7 @@ class FakeReply:
     finish_reason: str | None = None  # None: "tool_calls" when there are any, else "stop"
     prompt_tokens: int | None = None  # None: estimated from the request's messages
     completion_tokens: int | None = None  # None: estimated from the answer
-    chunk_delay: float = 0.0
+    chunk_delay: float = 0.0  # between streamed pieces (`delay` is before the first)
     raw: str | None = None  # sent verbatim as the JSON body (streamed: as the one event)
 
 
@@ -287,7 +287,7 @@ class FakeOpenAI:
         handler._send_head(200, "text/event-stream", {
             **reply.headers, "Cache-Control": "no-cache", "Transfer-Encoding": "chunked"})
         for number, chunk in enumerate(self._chunks(reply, head, calls, finish, usage)):
-            if number and self._wait(reply.chunk_delay):
+            if number > 1 and self._wait(reply.chunk_delay):  # role and first piece at once
                 return
             if number == 2 and reply.drop:
                 return  # the connection closes mid-answer, without the final chunk
