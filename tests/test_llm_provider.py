@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine import Engine, load_flow
+from engine.console import ChatOptions, run_chat
 from engine.errors import LLMBadOutput, LLMError, LLMReplayMiss, LLMServerError, LLMTimeout
 from engine.llm.breaker import CircuitBreaker
 from engine.llm.chat import ChatAnswer, ChatCall, TokenSink, ToolCall
@@ -230,3 +232,31 @@ def test_a_rule_routed_turn_streams_nothing_and_asks_no_model() -> None:
     engine, backend = chat()
     items = list(stream_turn(engine, started(engine), "show me suvs"))
     assert len(items) == 1 and backend.calls == []
+
+
+@dataclass
+class BreakingBackend(ScriptedBackend):
+    def complete(self, call: ChatCall, on_token: TokenSink | None = None) -> ChatAnswer:
+        if on_token is not None:
+            on_token("Half an ")
+        raise LLMTimeout("the model stopped answering after 20 s")
+
+
+def console_output(engine: Engine, *lines: str) -> str:
+    out = io.StringIO()
+    run_chat(engine, ChatOptions(), lambda: iter(lines), out=out)
+    return out.getvalue()
+
+
+def test_the_console_prints_a_streamed_answer_once() -> None:
+    engine, _ = chat(streamed_answer)
+    text = console_output(engine, OFF_TOPIC)
+    assert text.count("Roomy and economical.") == 1
+
+
+def test_the_console_says_when_a_streamed_answer_broke_off() -> None:
+    provider = ChatProvider(BreakingBackend(), "test-model")
+    engine = Engine(load_flow(CARS), provider=provider)
+    text = console_output(engine, OFF_TOPIC)
+    assert "Half an \n(the model's answer broke off)\n" in text
+    assert "browse cars" in text.split("broke off")[1]  # then the state's fallback

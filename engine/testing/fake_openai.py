@@ -37,8 +37,10 @@ _ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error",
 @dataclass
 class FakeReply:
     """One scripted answer. `empty` sends no choices at all; `text=""` sends an
-    empty content. `drop` closes the connection without answering (streamed:
-    after the first piece of text). `hang` answers nothing until the server closes."""
+    empty content. `malformed` sends JSON cut short (streamed: a broken event
+    after the first piece of text). `drop` closes the connection without
+    answering (streamed: after the first piece). `hang` answers nothing until
+    the server closes; `delay` waits before answering."""
 
     text: str = DEFAULT_ANSWER
     tool_calls: Sequence[tuple[str, str]] = ()  # (name, arguments as JSON text)
@@ -76,6 +78,19 @@ def estimate_tokens(text: str) -> int:
 def _pieces(text: str) -> list[str]:
     """Split text the way a model streams it: word by word, spaces kept."""
     return re.findall(r"\s*\S+\s*", text) or ([text] if text else [])
+
+
+def _usage(body: dict[str, Any], reply: FakeReply) -> dict[str, int]:
+    messages = body.get("messages")
+    contents = [m.get("content") for m in messages if isinstance(m, dict)] \
+        if isinstance(messages, list) else []
+    prompt = "".join(c if isinstance(c, str) else json.dumps(c) for c in contents if c)
+    answer = reply.text + "".join(arguments for _, arguments in reply.tool_calls)
+    used_in = estimate_tokens(prompt) if reply.prompt_tokens is None else reply.prompt_tokens
+    used_out = estimate_tokens(answer) if reply.completion_tokens is None \
+        else reply.completion_tokens
+    return {"prompt_tokens": used_in, "completion_tokens": used_out,
+            "total_tokens": used_in + used_out}
 
 
 class _Server(ThreadingHTTPServer):
@@ -240,25 +255,10 @@ class FakeOpenAI:
             error = reply.error_message or f"The fake server answered {reply.status}."
             handler._send_error(reply.status, error, reply.headers)
             return
-        if reply.raw is not None and body.get("stream"):
-            handler._send_head(200, "text/event-stream", {"Transfer-Encoding": "chunked"})
-            for event in (reply.raw, "[DONE]"):
-                handler._send_event(event)
-            handler.wfile.write(b"0\r\n\r\n")
-            return
-        if reply.raw is not None:
+        if reply.raw is not None and not body.get("stream"):
             handler._send_raw(200, reply.raw.encode(), reply.headers)
             return
-        messages = body.get("messages")
-        contents = [m.get("content") for m in messages if isinstance(m, dict)] \
-            if isinstance(messages, list) else []
-        prompt_text = "".join(c if isinstance(c, str) else json.dumps(c) for c in contents if c)
-        usage_in = reply.prompt_tokens if reply.prompt_tokens is not None \
-            else estimate_tokens(prompt_text)
-        usage_out = reply.completion_tokens if reply.completion_tokens is not None \
-            else estimate_tokens(reply.text + "".join(args for _, args in reply.tool_calls))
-        usage = {"prompt_tokens": usage_in, "completion_tokens": usage_out,
-                 "total_tokens": usage_in + usage_out}
+        usage = _usage(body, reply)
         number = next(self._ids)
         head = {"id": f"chatcmpl-fake{number}", "created": int(time.time()),
                 "model": body.get("model", "fake-model"), "system_fingerprint": None}
@@ -298,6 +298,9 @@ class FakeOpenAI:
 
     def _chunks(self, reply: FakeReply, head: dict[str, Any], calls: list[dict[str, Any]],
                 finish: str, usage: dict[str, int] | None) -> Iterator[dict[str, Any] | str]:
+        if reply.raw is not None:
+            yield from (reply.raw, "[DONE]")
+            return
         extra = {"usage": None} if usage is not None else {}
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
