@@ -26,3 +26,4 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/turns.py
+	$(BIN)/python benchmarks/llm_cost.py

@@ -1,4 +1,5 @@
-"""Scripted conversations with flows/cars.yaml for benchmarks/llm_cost.py.
+"""Scripted conversations with flows/cars.yaml, and the fake model's canned
+answers, for benchmarks/llm_cost.py.
 
 Each conversation is what one customer types, in order, after the greeting.
 They mix what the flow's rules are built for (browsing, refining, a model's
@@ -7,6 +8,12 @@ open-ended questions that no rule can answer and that go to the model, at
 about the share real customers ask them. The dates assume today is Monday
 30 November 2026 (the benchmark freezes the clock). Every model named is in
 flows/data/cars.csv.
+
+The open-ended questions avoid words the flow's patterns take for a task, so
+that they reach the model as intended: "what's the difference between AWD and
+4WD?" starts a comparison, "how does it compare with ...?" too, "are you a real
+person?" hands over to a human, and a question naming another model while a
+comparison is shown ("is the Mustang ok in snow?") changes the compared model.
 """
 
 from __future__ import annotations
@@ -476,3 +483,28 @@ CONVERSATIONS: tuple[tuple[str, ...], ...] = (
         "bye",
     ),
 )
+
+# The fake model's canned answers, short as the flow's system prompt asks: the first entry
+# with a word found in the user's message, else DEFAULT_ANSWER.
+ANSWERS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("winter", "cold", "snow"),
+     "Cold weather costs an electric car about a fifth of its range; preheating while it is "
+     "still plugged in helps. Hybrids and AWD models cope well with snow."),
+    (("charge", "charging", "socket", "electricity", "battery", "batteries"),
+     "A home wall box fills most of our electric models overnight, and a normal socket adds "
+     "a few miles of range an hour. Batteries carry an 8-year warranty."),
+    (("family", "seat", "seats", "row", "adults", "kids", "five", "older"),
+     "For a family, a three-row SUV like the Telluride or a minivan like the Sienna gives the "
+     "most room. Would you like to compare two of them?"),
+    (("tow", "bed", "camping", "dog", "road", "doors", "clearance", "garage", "park"),
+     "It depends on how you use it: I can show you the size and specs of the models you "
+     "like, and a test drive is the best way to be sure."),
+    (("insure", "insurance", "payment", "tax", "discounts", "deliver", "licence"),
+     "That depends on your situation, so our sales team will give you an exact answer; "
+     "they are on 555-0100 from 9am to 7pm."),
+    (("hybrid", "electric", "gas", "save", "cheapest", "greener", "uber"),
+     "If you drive a lot, a hybrid saves the most fuel without charging, and an electric "
+     "car is cheapest to run if you can charge at home."),
+)
+DEFAULT_ANSWER = ("Good question! From our range I'd suggest looking at two models side by "
+                  "side; a test drive is the best way to feel the difference.")

@@ -19,11 +19,14 @@ Tokens are estimated for both sides by engine.llm.tokens (no tokenizer download)
 prompt tokens are estimate_messages of the messages sent. A real API also
 bills the definitions of the tools offered with a call; flowbot offers its
 routing tool whenever the state allows, so those are estimated separately
-(from the tool JSON) and shown with their own ratio.
+and shown with their own ratio. They are estimated from the tool's JSON, where
+every quote and brace counts as a token, so that figure errs high: the strings
+of the tool alone come to about half of it.
 
 Targets:
 1. at most 25% of user turns call the model;
-2. flowbot's prompt tokens at most 20% of the naive approach's;
+2. flowbot's prompt tokens at most 20% of the naive approach's (checked without
+   and with the tool definitions);
 3. the engine adds at most 1 ms (median) around a model call: the time of
    Engine.handle on a turn that called the model, less the time spent inside
    the fake model, median over the turns of a pass, median over passes.
@@ -47,7 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.llm_conversations import CONVERSATIONS
+from benchmarks.llm_conversations import ANSWERS, CONVERSATIONS, DEFAULT_ANSWER
 from engine import Engine, load_flow
 from engine.flow import Flow
 from engine.llm.chat import ChatAnswer, ChatCall, TokenSink
@@ -63,37 +66,14 @@ CALL_SHARE_TARGET = 0.25
 PROMPT_RATIO_TARGET = 0.20
 OVERHEAD_MS_TARGET = 1.0
 
-# The fake model's answers: the first entry with a word found in the user's message.
-_ANSWERS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("winter", "cold", "snow"),
-     "Cold weather costs an electric car about a fifth of its range; preheating while it is "
-     "still plugged in helps. Hybrids and AWD models cope well with snow."),
-    (("charge", "charging", "socket", "electricity", "battery", "batteries"),
-     "A home wall box fills most of our electric models overnight, and a normal socket adds "
-     "a few miles of range an hour. Batteries carry an 8-year warranty."),
-    (("family", "seat", "seats", "row", "adults", "kids", "five", "older"),
-     "For a family, a three-row SUV like the Telluride or a minivan like the Sienna gives the "
-     "most room. Would you like to compare two of them?"),
-    (("tow", "bed", "camping", "dog", "road", "doors", "clearance", "garage", "park"),
-     "It depends on how you use it: I can show you the size and specs of the models you "
-     "like, and a test drive is the best way to be sure."),
-    (("insure", "insurance", "payment", "tax", "discounts", "deliver", "licence"),
-     "That depends on your situation, so our sales team will give you an exact answer; "
-     "they are on 555-0100 from 9am to 7pm."),
-    (("hybrid", "electric", "gas", "save", "cheapest", "greener", "uber"),
-     "If you drive a lot, a hybrid saves the most fuel without charging, and an electric "
-     "car is cheapest to run if you can charge at home."),
-)
-_DEFAULT_ANSWER = ("Good question! From our range I'd suggest looking at two models side by "
-                   "side; a test drive is the best way to feel the difference.")
-
 
 def fake_answer(message: str) -> str:
+    """The fake model's answer: the first of ANSWERS with a word of the message."""
     words = set(message.lower().replace("?", " ").replace(",", " ").split())
-    for keys, answer in _ANSWERS:
+    for keys, answer in ANSWERS:
         if words.intersection(keys):
             return answer
-    return _DEFAULT_ANSWER
+    return DEFAULT_ANSWER
 
 
 def split_tokens(messages: Sequence[tuple[str, str]]) -> tuple[int, int]:

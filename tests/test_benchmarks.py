@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchmarks import llm_cost
 from benchmarks.turns import Sizes, format_details, format_table, run
 
 TINY = Sizes(rounds=1, cycles=1, warmup_cycles=1, sessions=100, states=20, intents=10,
@@ -29,3 +30,23 @@ def test_benchmark_reports_every_figure_at_tiny_sizes(tmp_path: Path) -> None:
     assert report.figures["sessions"]["sessions"] == 100
     assert "'restart'" in format_details(report)
     json.dumps(report.figures)  # --json must be able to print it
+
+
+def test_llm_cost_benchmark_counts_are_sane() -> None:
+    report = llm_cost.run(repeat=1)
+
+    assert report.conversations >= 30
+    assert report.turns >= 300
+    assert 0 < report.llm_calls < report.turns
+    assert len(report.llm_messages) == report.llm_calls
+    assert report.routes.get("llm", 0) == report.llm_calls  # the fake model never routes
+    assert report.naive.calls == report.turns
+    assert 0 < report.prompt_tokens < report.naive.prompt_tokens
+    assert 0 < report.completion_tokens < report.naive.completion_tokens
+    assert report.system_tokens + report.history_tokens < report.prompt_tokens
+    assert report.tool_tokens > 0  # the routing tool is offered in most states
+    table = llm_cost.format_table(report)
+    assert f"{report.naive.prompt_tokens:,}" in table
+    verdicts = llm_cost.format_verdicts(report).splitlines()
+    assert len(verdicts) == 4
+    assert all(line.startswith(("PASS", "FAIL")) for line in verdicts)

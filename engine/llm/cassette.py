@@ -29,11 +29,11 @@ import yaml
 
 from engine.errors import CassetteError, LLMReplayMiss
 from engine.llm.chat import ChatAnswer, ChatBackend, ChatCall, TokenSink, ToolCall
+from engine.llm.redact import KEY_SHAPE, REDACTED
 
 HEADER = ("# flowbot LLM cassette: recorded requests and answers, replayed by FLOWBOT_LLM=replay."
           " Holds no secrets.\n")
 VERSION = 1
-REDACTED = "[redacted]"
 RERECORD_HINT = "To re-record, run with FLOWBOT_LLM=record (or `flowbot run --llm record`)."
 
 # Anything shaped like an OpenAI key is scrubbed even when nobody named it as a secret.
@@ -70,7 +70,7 @@ class _Redactor:
     def text(self, value: str) -> str:
         if self._named is not None:
             value = self._named.sub(REDACTED, value)
-        return _OPENAI_KEY.sub(REDACTED, value)
+        return KEY_SHAPE.sub(REDACTED, value)
 
     def data(self, value: Any) -> Any:
         if isinstance(value, str):

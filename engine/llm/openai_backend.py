@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email.utils
 import math
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,12 +30,10 @@ from engine.errors import (
     LLMTimeout,
 )
 from engine.llm.chat import ChatAnswer, ChatCall, TokenSink, ToolCall
+from engine.llm.redact import redact
 
 BACKOFF = 0.5  # seconds before a retry when the server did not say how long to wait
 _CONNECT_TIMEOUT = 5.0
-_KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_-]{8,}")
-_URL_CREDENTIALS = re.compile(r"(?<=//)[^/@\s]+@")
-_REDACTED = "[redacted]"
 
 
 class OpenAIBackend:
@@ -162,10 +159,7 @@ class OpenAIBackend:
         return LLMBadOutput(self._scrub(message)), None
 
     def _scrub(self, text: str) -> str:
-        if self._api_key:
-            text = text.replace(self._api_key, _REDACTED)
-        text = _URL_CREDENTIALS.sub(_REDACTED + "@", text)
-        return _KEY_LIKE.sub(_REDACTED, text)
+        return redact(text, (self._api_key,))
 
 
 class _SinkFailed(Exception):
