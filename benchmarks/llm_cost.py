@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
-import json
 import statistics
 import sys
 import time
@@ -56,7 +55,7 @@ from engine.flow import Flow
 from engine.llm.chat import ChatAnswer, ChatCall, TokenSink
 from engine.llm.messages import DEFAULT_SYSTEM
 from engine.llm.provider import ChatProvider
-from engine.llm.tokens import MESSAGE_OVERHEAD, estimate_messages, estimate_tokens
+from engine.llm.tokens import MESSAGE_OVERHEAD, estimate_messages, estimate_tokens, estimate_tools
 
 CARS = Path(__file__).resolve().parent.parent / "flows" / "cars.yaml"
 TODAY = datetime.date(2026, 11, 30)  # a Monday: the scripted dates assume it
@@ -111,7 +110,7 @@ class FakeModel:
         started = time.perf_counter_ns()
         text = fake_answer(call.messages[-1][1])
         self.calls += 1
-        self.tool_tokens += sum(estimate_tokens(json.dumps(tool)) for tool in call.tools)
+        self.tool_tokens += estimate_tools(call.tools)
         if on_token is not None:
             on_token(text)
         answer = ChatAnswer(text, prompt_tokens=estimate_messages(call.messages),

@@ -9,7 +9,6 @@ events and a trace that become the TurnResult. Slot filling is its own part
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any
 
 from engine.actions import run_actions
@@ -25,13 +24,11 @@ from engine.replies import Reply, render_response
 from engine.result import TurnResult
 from engine.routing import KnowledgeHit, Match
 from engine.session import Session
-from engine.text import normalise
+from engine.text import is_question, normalise
 
 MAX_HOPS = 25  # states passed through in one turn before we call it a loop
 MAX_STACK = 10
 _EVIDENCE = {"rule": "pattern", "example": "example"}  # what a tier matched, for /trace
-_QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how|is|are|do|does|"
-                       r"can|could|would|will|should)\b", re.IGNORECASE)
 
 
 class _Snapshot:
@@ -215,7 +212,7 @@ class Dialogue(SlotFilling, ModelTurn):
         if hit is not None:
             self._answer_knowledge(hit)
             return
-        if self.session.pending and not _QUESTION.search(self.text):
+        if self.session.pending and not is_question(self.text):
             self._invalid_answer(self.session.pending, None)
             return
         self._ask_model()

@@ -150,7 +150,7 @@ class StateLLM:
     model: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
-    router: bool | None = None
+    router: bool | str | None = None
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,8 @@ class LLMSettings:
     base_url: str | None = None
     timeout: float = 20.0  # seconds: a chat user should not wait minutes for a fallback
     retries: int = 1
-    history_tokens: int = 800
-    router: bool = True
+    history_tokens: int = 200
+    router: bool | str = True  # True, False or "always" (questions too)
     min_confidence: float = 0.6
 
 

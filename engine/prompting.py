@@ -19,6 +19,7 @@ from engine.replies import render_response
 from engine.routing import Router
 from engine.session import Session
 from engine.templates import Template
+from engine.text import is_information_question
 
 KNOWLEDGE_CONTEXT_SCORE = 0.4  # FAQ answers this close are handed to the model as context
 
@@ -34,8 +35,15 @@ def _render(template: Template | None, context: Mapping[str, Any],
         return None
 
 
-def routing_allowed(flow: Flow, state: State) -> bool:
-    return state.llm.router if state.llm.router is not None else flow.llm.router
+def routing_allowed(flow: Flow, state: State, text: str) -> bool:
+    """Whether the model is offered the routing tool for this message. By default
+    not for information questions: they want an answer, not a task, and the tool's
+    definition would cost tokens on every such call. `router: always` offers it
+    for those too; `router: false` never."""
+    mode = state.llm.router if state.llm.router is not None else flow.llm.router
+    if mode == "always":
+        return True
+    return mode is True and not is_information_question(text)
 
 
 def _options(flow: Flow, intents: Sequence[str]) -> tuple[tuple[IntentOption, ...],
@@ -61,7 +69,7 @@ def model_request(
         return ModelRequest(flow=flow.name, state=state.name, user=text, knowledge=snippets)
     intents: tuple[IntentOption, ...] = ()
     slot_options: tuple[SlotOption, ...] = ()
-    if routing_allowed(flow, state):
+    if routing_allowed(flow, state, text):
         intents, slot_options = _options(flow, router.allowed_intents(state.name))
     settings = flow.llm
     return ModelRequest(

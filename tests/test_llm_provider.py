@@ -5,6 +5,7 @@ ends in the state's fallback with the conversation going on."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import io
 import json
@@ -87,9 +88,12 @@ def test_an_open_ended_question_sends_system_state_prompt_slots_and_history() ->
                                           "content": "which of these is best for a dog?"}
 
 
+REQUEST = "I fancy taking one out for a spin"
+
+
 def test_the_routing_tool_offers_exactly_the_intents_allowed_here() -> None:
     engine, backend = chat()
-    engine.handle(started(engine), OFF_TOPIC)
+    engine.handle(started(engine), REQUEST)
     (tool,) = backend.calls[-1].tools
     parameters = tool["function"]["parameters"]
     allowed = parameters["properties"]["intent"]["enum"]
@@ -97,6 +101,24 @@ def test_the_routing_tool_offers_exactly_the_intents_allowed_here() -> None:
     assert "affirm" not in allowed and "deny" not in allowed  # only confirm_booking takes them
     assert parameters["properties"]["slots"]["properties"]["body_type"]["enum"][0] == "suv"
     assert backend.calls[-1].tool_choice == "auto"
+
+
+@pytest.mark.parametrize(("router", "message", "offered"), [
+    (True, "is the RAV4 good for camping?", False),  # wants an answer, not a task
+    (True, "can I take one out on Friday?", True),  # a request put as a question
+    (True, "do you have anything with a big boot", True),
+    (True, REQUEST, True),
+    ("always", "is the RAV4 good for camping?", True),
+    (False, REQUEST, False),
+])
+def test_the_routing_tool_is_offered_for_requests_not_information_questions(
+        router: bool | str, message: str, offered: bool) -> None:
+    backend = ScriptedBackend()
+    flow = load_flow(CARS)
+    flow = dataclasses.replace(flow, llm=dataclasses.replace(flow.llm, router=router))
+    engine = Engine(flow, provider=ChatProvider(backend, "test-model"))
+    engine.handle(started(engine), message)
+    assert bool(backend.calls[-1].tools) is offered
 
 
 def test_a_valid_routing_choice_moves_the_machine_and_fills_slots() -> None:
@@ -117,7 +139,7 @@ def test_a_valid_routing_choice_moves_the_machine_and_fills_slots() -> None:
 ])
 def test_an_invalid_model_answer_is_refused_and_the_fallback_said(answer: ChatAnswer) -> None:
     engine, _ = chat(answer)
-    result = engine.handle(started(engine), OFF_TOPIC)
+    result = engine.handle(started(engine), REQUEST)
     assert result.state == "greet" and result.route == "fallback"
     assert "browse cars" in result.texts[0]
     assert result.llm is not None and result.llm["error_kind"] == "bad_output"
@@ -125,7 +147,7 @@ def test_an_invalid_model_answer_is_refused_and_the_fallback_said(answer: ChatAn
 
 def test_a_routing_choice_below_the_threshold_is_ignored() -> None:
     engine, _ = chat(routed("book", 0.3))
-    result = engine.handle(started(engine), OFF_TOPIC)
+    result = engine.handle(started(engine), REQUEST)
     assert result.state == "greet" and result.intent is None
     assert any("below 0.6: ignored" in step for step in result.trace)
 

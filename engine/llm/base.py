@@ -59,7 +59,7 @@ class ModelRequest:
     model: str | None = None  # None: the provider's own
     temperature: float | None = None
     max_tokens: int | None = None
-    history_tokens: int = 800
+    history_tokens: int = 200
     min_confidence: float = 0.6
 
 

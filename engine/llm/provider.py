@@ -25,7 +25,7 @@ from engine.llm.messages import build_messages
 from engine.llm.offline import OfflineProvider
 from engine.llm.redact import redact
 from engine.llm.route_tool import parse_route, route_tool
-from engine.llm.tokens import estimate_messages, estimate_tokens
+from engine.llm.tokens import estimate_messages, estimate_tokens, estimate_tools
 
 
 class ChatProvider:
@@ -101,7 +101,8 @@ class ChatProvider:
         outcome = _replace(
             base, calls=1, latency_ms=self._since(started), replayed=answer.replayed,
             model=answer.model or call.model, streamed=bool(streamed),
-            prompt_tokens=answer.prompt_tokens or estimate_messages(call.messages),
+            prompt_tokens=answer.prompt_tokens or (estimate_messages(call.messages)
+                                                     + estimate_tools(call.tools)),
             completion_tokens=answer.completion_tokens or estimate_tokens(answer.text))
         try:
             return self._read(answer, request, outcome)

@@ -19,16 +19,17 @@ from engine.llm.base import ModelRequest, RouteResult, SlotOption
 from engine.llm.messages import ROUTE_TOOL
 
 _NUMERIC = {"number", "money"}
+MAX_ENUM = 12  # longer value lists (every model name) cost more tokens than they help
 
 
 def _slot_schema(slot: SlotOption) -> dict[str, Any]:
-    if slot.kind == "enum" and slot.values:
+    if slot.kind == "enum" and 0 < len(slot.values) <= MAX_ENUM:
         return {"type": "string", "enum": list(slot.values)}
     if slot.kind in _NUMERIC:
         return {"type": "number"}
     if slot.kind == "date":
-        return {"type": "string", "description": "a date as YYYY-MM-DD"}
-    return {"type": "string", "description": slot.kind}
+        return {"type": "string", "description": "YYYY-MM-DD"}
+    return {"type": "string"}
 
 
 def parameters_schema(request: ModelRequest) -> dict[str, Any]:
@@ -38,10 +39,8 @@ def parameters_schema(request: ModelRequest) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "intent": {"type": "string", "enum": [option.name for option in request.intents]},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1,
-                           "description": "how sure you are that this is what the customer wants"},
-            "slots": {"type": "object", "properties": slots, "additionalProperties": False,
-                      "description": "values the customer gave in this message, if any"},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "slots": {"type": "object", "properties": slots, "additionalProperties": False},
         },
         "required": ["intent", "confidence"],
         "additionalProperties": False,
@@ -49,18 +48,13 @@ def parameters_schema(request: ModelRequest) -> dict[str, Any]:
 
 
 def route_tool(request: ModelRequest) -> dict[str, Any]:
-    lines = []
-    for option in request.intents:
-        line = f"- {option.name}"
-        if option.description:
-            line += f": {option.description}"
-        if option.examples:
-            line += " (e.g. " + "; ".join(f'"{e}"' for e in option.examples[:3]) + ")"
-        lines.append(line)
+    # Names and the author's descriptions only: examples would multiply the tokens
+    # every call pays, and the rules have already tried them.
+    lines = [f"{option.name}: {option.description}" if option.description else option.name
+             for option in request.intents]
     return {"type": "function", "function": {
         "name": ROUTE_TOOL,
-        "description": "Choose what the customer wants to do, when it is one of:\n"
-                       + "\n".join(lines),
+        "description": "Use when the customer wants one of: " + "; ".join(lines),
         "parameters": parameters_schema(request),
     }}
 
