@@ -18,10 +18,10 @@ The bot's greeting is left out of the naive history, which favours the naive sid
 Tokens are estimated for both sides by engine.llm.tokens (no tokenizer download):
 prompt tokens are estimate_messages of the messages sent. A real API also
 bills the definitions of the tools offered with a call; flowbot offers its
-routing tool whenever the state allows, so those are estimated separately
-and shown with their own ratio. They are estimated from the tool's JSON, where
-every quote and brace counts as a token, so that figure errs high: the strings
-of the tool alone come to about half of it.
+routing tool for requests and statements that rules missed (not for
+information questions), so those are estimated separately (estimate_tools,
+from the compact type signature the API reads, not the raw JSON) and the
+target is checked both without and with them.
 
 Targets:
 1. at most 25% of user turns call the model;
