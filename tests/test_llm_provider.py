@@ -9,6 +9,7 @@ import dataclasses
 import datetime
 import io
 import json
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,3 +283,39 @@ def test_the_console_says_when_a_streamed_answer_broke_off() -> None:
     text = console_output(engine, OFF_TOPIC)
     assert "Half an \n(the model's answer broke off)\n" in text
     assert "browse cars" in text.split("broke off")[1]  # then the state's fallback
+
+
+OVERRIDES = """\
+    flow: shop
+    start: ask
+    llm:
+      model: base-model
+      temperature: 0.5
+      max_tokens: 100
+      history_tokens: 0
+      min_confidence: 0.8
+      system: "You sell {{ 'hats' }}."
+    intents:
+      order: {description: Order a hat., patterns: ['\\border\\b']}
+    states:
+      ask:
+        say: What can I do for you?
+        prompt: Talk about hats only.
+        llm: {model: state-model, temperature: 0.0, max_tokens: 20, router: false}
+        on: {order: done}
+      done: {say: Ordered., final: true}
+"""
+
+
+def test_a_states_llm_settings_override_the_flows(tmp_path: Path) -> None:
+    backend = ScriptedBackend()
+    path = tmp_path / "shop.yaml"
+    path.write_text(textwrap.dedent(OVERRIDES), encoding="utf-8")
+    engine = Engine(load_flow(path), provider=ChatProvider(backend, "provider-default"))
+    session = started(engine)
+    engine.handle(session, "I fancy a hat")
+    call = backend.calls[-1]
+    assert (call.model, call.temperature, call.max_tokens) == ("state-model", 0.0, 20)
+    assert call.tools == ()  # router: false in this state
+    assert call.messages[0][1].startswith("You sell hats.") and "hats only" in call.messages[0][1]
+    assert len(call.messages) == 2  # history_tokens: 0 sends no earlier turns
