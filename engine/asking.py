@@ -78,6 +78,8 @@ class ModelTurn:
             self._why("{}", note)
         match = self._llm_match(outcome, {option.name for option in request.intents})
         if match is not None:
+            if outcome.streamed:  # words already streamed out are not this turn's reply
+                self.events.append({"type": "stream_discarded"})
             self._take_intent(match)
             return
         if outcome.text.strip():

@@ -117,7 +117,9 @@ class Chat:
         for notice in result.notices:
             self._print(self._style(notice, fg="yellow"))
         if streamed and not any(reply.streamed for reply in result.replies):
-            self._note("the model's answer broke off")
+            failed = result.llm is not None and result.llm.get("error")
+            self._note("the model's answer broke off" if failed
+                       else "the model chose an action instead: the words above are set aside")
         for reply in result.replies:
             if not (streamed and reply.streamed):  # already on screen, token by token
                 self._print(self._prefix() + reply.text)
@@ -183,7 +185,7 @@ class Chat:
 
     # ---- the loop --------------------------------------------------------------------
 
-    def turn(self, text: str) -> TurnResult:
+    def turn(self, text: str) -> TurnResult | None:
         printed: list[str] = []
 
         def on_token(piece: str) -> None:
@@ -194,7 +196,17 @@ class Chat:
             self.out.flush()
 
         streaming = not self.options.as_json
-        result = self.engine.handle(self.session, text, on_token if streaming else None)
+        before = self.session.to_dict()
+        try:
+            result = self.engine.handle(self.session, text, on_token if streaming else None)
+        except KeyboardInterrupt:
+            if not self.options.interactive:
+                raise
+            # Ctrl-C while the model is slow: drop this turn, keep the conversation.
+            self.session = Session.from_dict(before)
+            self.out.write("\n")
+            self._note("cancelled; the conversation is where it was")
+            return None
         if printed:
             self.out.write("\n")
         self._save(self.session)
@@ -209,7 +221,8 @@ class Chat:
                 if not self.command(line.strip()):
                     return
                 continue
-            if self.turn(line).ended:
+            result = self.turn(line)
+            if result is not None and result.ended:
                 return
 
 

@@ -109,12 +109,6 @@ class LLMBadOutput(LLMError):
     kind = "bad_output"
 
 
-class LLMCircuitOpen(LLMError):
-    """Recent calls failed: the model is skipped for a while rather than waited on."""
-
-    kind = "circuit_open"
-
-
 class LLMReplayMiss(LLMError):
     """Lenient replay found no recording for a request, so the offline provider answers."""
 

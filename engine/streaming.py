@@ -4,8 +4,9 @@
 callers that prefer to pull: a terminal, or a web server sending server-sent
 events. The turn runs in a worker thread (the model client is blocking) and
 its pieces cross over through a queue. Rule-routed turns yield no pieces, just
-the result. A caller that stops early does not cut the turn short: it still
-finishes in its thread, so the session is never left half-changed.
+the result. A caller that stops early does not cut the turn short: closing the
+iterator waits for the turn to finish, so the session is never left
+half-changed and the next turn never overlaps it.
 
 Turns of one session must not run concurrently; serialise them per session.
 """
@@ -41,14 +42,18 @@ def stream_turn(engine: Engine, session: Session, text: str) -> Iterator[StreamI
         except BaseException as exc:  # handed to the caller's thread and raised there
             pieces.put(_Failed(exc))
 
-    threading.Thread(target=work, name="flowbot-turn", daemon=True).start()
-    while True:
-        item = pieces.get()
-        if isinstance(item, _Failed):
-            raise item.error
-        yield item
-        if isinstance(item, TurnResult):
-            return
+    worker = threading.Thread(target=work, name="flowbot-turn", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = pieces.get()
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+            if isinstance(item, TurnResult):
+                return
+    finally:
+        worker.join()  # a caller that stops early still gets a finished, consistent session
 
 
 async def astream_turn(engine: Engine, session: Session, text: str) -> AsyncIterator[StreamItem]:
@@ -60,11 +65,15 @@ async def astream_turn(engine: Engine, session: Session, text: str) -> AsyncIter
         loop.call_soon_threadsafe(pieces.put_nowait, piece)
 
     turn = asyncio.ensure_future(asyncio.to_thread(engine.handle, session, text, on_token))
-    while not turn.done() or not pieces.empty():
-        getter = asyncio.ensure_future(pieces.get())
-        await asyncio.wait({getter, turn}, return_when=asyncio.FIRST_COMPLETED)
-        if getter.done():
-            yield getter.result()
-        else:
-            getter.cancel()
-    yield turn.result()
+    try:
+        while not turn.done() or not pieces.empty():
+            getter = asyncio.ensure_future(pieces.get())
+            await asyncio.wait({getter, turn}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                yield getter.result()
+            else:
+                getter.cancel()
+        yield turn.result()
+    finally:
+        if not turn.done():  # stopped early: the session is consistent once the turn ends
+            await asyncio.wait({turn})

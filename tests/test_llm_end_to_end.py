@@ -148,3 +148,31 @@ def test_the_api_key_never_appears_in_output_logs_cassettes_or_sessions(
     first = turns(out)[1]
     assert first["llm"]["error_kind"] == "server"  # type: ignore[index]
     assert "[redacted]" in str(first["llm"])
+
+
+ODD_BODIES = [
+    # tool arguments as a JSON object instead of JSON text
+    {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [
+        {"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": None, "tool_calls": [
+                {"id": "c", "type": "function",
+                 "function": {"name": "choose_intent", "arguments": {"intent": "book"}}}]}}]},
+    # the model named as an object, token counts as text
+    {"id": "x", "object": "chat.completion", "created": 0, "model": {"name": "m"},
+     "choices": [{"index": 0, "finish_reason": "stop",
+                  "message": {"role": "assistant", "content": "Hello"}}],
+     "usage": {"prompt_tokens": "many", "completion_tokens": 1, "total_tokens": 1}},
+    {"choices": "all of them"},
+]
+
+
+@pytest.mark.parametrize("body", ODD_BODIES)
+def test_oddly_typed_answers_get_the_fallback_not_a_traceback(
+        server: FakeOpenAI, body: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.script(FakeReply(raw=json.dumps(body)))
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    code, out, err = cli("run", CARS, "--json", input="I fancy taking one out for a spin\n")
+    assert code == 0 and "Traceback" not in err
+    last = turns(out)[-1]
+    assert last["route"] == "fallback"
+    assert last["llm"]["error_kind"] == "bad_output"  # type: ignore[index]

@@ -319,3 +319,39 @@ def test_a_states_llm_settings_override_the_flows(tmp_path: Path) -> None:
     assert call.tools == ()  # router: false in this state
     assert call.messages[0][1].startswith("You sell hats.") and "hats only" in call.messages[0][1]
     assert len(call.messages) == 2  # history_tokens: 0 sends no earlier turns
+
+
+def test_answers_that_are_merely_bad_do_not_open_the_circuit() -> None:
+    engine, backend = chat(*[LLMBadOutput("empty")] * 4,
+                           LLMServerError("context too long", 400))
+    session = started(engine)
+    for _ in range(5):
+        engine.handle(session, OFF_TOPIC)
+    result = engine.handle(session, OFF_TOPIC)
+    assert len(backend.calls) == 6 and result.route == "llm"
+
+
+def streamed_then_routed(call: ChatCall) -> ChatAnswer:
+    arguments = json.dumps({"intent": "book", "confidence": 0.9})
+    return ChatAnswer("Sure, let me ", tool_calls=(ToolCall(ROUTE_TOOL, arguments),),
+                      chunks=("Sure, ", "let me ",))
+
+
+def test_words_streamed_before_a_routing_choice_are_marked_as_set_aside() -> None:
+    engine, _ = chat(streamed_then_routed)
+    pieces: list[str] = []
+    result = engine.handle(started(engine), REQUEST, pieces.append)
+    assert pieces and result.state == "booking"
+    assert {"type": "stream_discarded"} in result.events
+    engine, _ = chat(streamed_then_routed)
+    text = console_output(engine, REQUEST)
+    assert "the model chose an action instead" in text
+
+
+def test_stopping_a_stream_early_still_finishes_the_turn() -> None:
+    engine, _ = chat(streamed_answer)
+    session = started(engine)
+    stream = stream_turn(engine, session, OFF_TOPIC)
+    assert next(stream) == "Roomy "
+    stream.close()
+    assert session.turns == 1 and session.history[-1] == ["bot", "Roomy and economical."]

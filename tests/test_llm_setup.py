@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine import load_flow
+from engine import Engine, load_flow
 from engine.errors import FlowbotError
 from engine.flow import Flow
 from engine.llm.offline import OfflineProvider
 from engine.llm.provider import ChatProvider
 from engine.llm.setup import LLMOptions, provider_from_env
+from engine.testing.fake_openai import FakeOpenAI
 
 CARS = Path(__file__).resolve().parent.parent / "flows" / "cars.yaml"
 NO_DOTENV = LLMOptions(dotenv=None)
@@ -85,3 +87,31 @@ def test_the_cli_reports_a_bad_mode_without_a_traceback(monkeypatch: pytest.Monk
     result = CliRunner().invoke(main, ["run", str(CARS)], input="")
     assert result.exit_code == 2 and "FLOWBOT_LLM must be one of" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_flowbot_model_is_the_model_every_request_names(cars: Flow) -> None:
+    with FakeOpenAI() as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "FLOWBOT_MODEL": "llama3.1"}
+        engine = Engine(cars, provider=provider_from_env(cars, env, NO_DOTENV))
+        session = engine.new_session()
+        engine.start(session)
+        engine.handle(session, "is the RAV4 good for camping?")
+        assert server.chat_requests[-1].body["model"] == "llama3.1"
+
+
+def test_a_flows_own_base_url_never_receives_the_users_key(cars: Flow) -> None:
+    with FakeOpenAI() as server:
+        flow = dataclasses.replace(cars, llm=dataclasses.replace(cars.llm,
+                                                                 base_url=server.base_url))
+        env = {"OPENAI_API_KEY": "sk-users-own-key-123456"}
+        engine = Engine(flow, provider=provider_from_env(flow, env, NO_DOTENV))
+        session = engine.new_session()
+        engine.start(session)
+        engine.handle(session, "is the RAV4 good for camping?")
+        assert server.chat_requests[-1].headers["authorization"] == "Bearer not-needed"
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "127.0.0.1:11434", "ftp://example.com/v1"])
+def test_a_malformed_base_url_is_a_clear_error(cars: Flow, url: str) -> None:
+    with pytest.raises(FlowbotError, match="OPENAI_BASE_URL must be an http"):
+        provider_from_env(cars, {"OPENAI_BASE_URL": url}, NO_DOTENV)

@@ -246,21 +246,36 @@ class _StreamReading:
             raise LLMBadOutput("the model's streamed answer ended before it was finished")
         if set(self.tool_arguments) - set(self.tool_names):
             raise LLMBadOutput("the model called a tool without naming it")
+        try:
+            order = sorted(self.tool_names)
+        except TypeError:  # a server mixing numbered and unnumbered tool calls
+            raise LLMBadOutput("the model's tool calls are not numbered consistently") from None
         calls = tuple(ToolCall(self.tool_names[index], "".join(self.tool_arguments.get(index, [])))
-                      for index in sorted(self.tool_names))
+                      for index in order)
         return _answer(text="".join(self.pieces), tool_calls=calls,
                        prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,
                        finish_reason=self.finish_reason, model=self.model,
                        chunks=tuple(self.pieces))
 
 
-def _answer(*, text: str, tool_calls: tuple[ToolCall, ...], prompt_tokens: int,
-            completion_tokens: int, finish_reason: str | None, model: str | None,
+def _answer(*, text: object, tool_calls: tuple[ToolCall, ...], prompt_tokens: object,
+            completion_tokens: object, finish_reason: object, model: object,
             chunks: tuple[str, ...] = ()) -> ChatAnswer:
+    """The one gate every answer passes: the client builds responses without
+    checking their types, so a server's odd JSON is caught here, not downstream."""
+    if not isinstance(text, str) or not all(
+            isinstance(c.name, str) and isinstance(c.arguments, str) for c in tool_calls):
+        raise LLMBadOutput("the model server's answer has text or tool calls of the wrong type")
+    prompt = 0 if prompt_tokens is None else prompt_tokens
+    completion = 0 if completion_tokens is None else completion_tokens
+    if not (isinstance(prompt, int) and isinstance(completion, int)):
+        raise LLMBadOutput("the model server's token counts are not whole numbers")
+    if not isinstance(model, str | None) or not isinstance(finish_reason, str | None):
+        raise LLMBadOutput("the model server's answer names its model or finish oddly")
     if not text.strip() and not tool_calls:
         raise LLMBadOutput("the model answered with an empty message")
-    return ChatAnswer(text=text, tool_calls=tool_calls, prompt_tokens=prompt_tokens or 0,
-                      completion_tokens=completion_tokens or 0, finish_reason=finish_reason,
+    return ChatAnswer(text=text, tool_calls=tool_calls, prompt_tokens=prompt,
+                      completion_tokens=completion, finish_reason=finish_reason,
                       model=model, chunks=chunks)
 
 

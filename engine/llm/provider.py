@@ -17,7 +17,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.errors import LLMBadOutput, LLMError, LLMReplayMiss
+from engine.errors import (
+    LLMBadOutput,
+    LLMConnectionError,
+    LLMError,
+    LLMRateLimited,
+    LLMReplayMiss,
+    LLMServerError,
+    LLMTimeout,
+)
 from engine.llm.base import ModelOutcome, ModelRequest
 from engine.llm.breaker import CircuitBreaker
 from engine.llm.chat import ChatAnswer, ChatBackend, ChatCall, TokenSink
@@ -41,6 +49,7 @@ class ChatProvider:
         temperature: float | None = None,
         max_tokens: int | None = None,
         mode: str = "live",
+        pinned: bool = False,
         breaker: CircuitBreaker | None = None,
         on_miss: OfflineProvider | None = None,
         secrets: tuple[str, ...] = (),
@@ -51,6 +60,7 @@ class ChatProvider:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.mode = mode
+        self.pinned = pinned  # the model was chosen outside the flow (FLOWBOT_MODEL): it wins
         self.breaker = breaker or CircuitBreaker()
         self.on_miss = on_miss or OfflineProvider()  # lenient replay: answer as offline
         self.secrets = secrets
@@ -66,7 +76,7 @@ class ChatProvider:
     def call_for(self, request: ModelRequest) -> ChatCall:
         tools = (route_tool(request),) if request.intents else ()
         return ChatCall(
-            model=request.model or self.model or "",
+            model=(self.model if self.pinned else request.model or self.model) or "",
             messages=build_messages(request),
             temperature=request.temperature if request.temperature is not None
             else self.temperature,
@@ -94,7 +104,10 @@ class ChatProvider:
             missed = self.on_miss.respond(request)
             return _replace(missed, notes=(redact(str(exc), self.secrets),), messages=call.messages)
         except LLMError as exc:
-            self.breaker.record_failure()
+            if _is_outage(exc):
+                self.breaker.record_failure()
+            else:  # the server is there, it just gave nothing usable this time
+                self.breaker.record_success()
             return _failed(base, redact(str(exc), self.secrets), exc.kind, calls=1,
                            streamed=bool(streamed), latency_ms=self._since(started))
         self.breaker.record_success()
@@ -125,10 +138,20 @@ class ChatProvider:
         text = redact(answer.text, self.secrets).strip()
         if not text:
             raise LLMBadOutput("the model's answer was empty")
-        return _replace(outcome, text=text)
+        notes = (("the answer was cut short at max_tokens",)
+                 if answer.finish_reason == "length" else ())
+        return _replace(outcome, text=text, notes=notes)
 
     def _since(self, started: float) -> float:
         return round((self.clock() - started) * 1000, 1)
+
+
+def _is_outage(error: LLMError) -> bool:
+    """Failures that say the server is unreachable or overloaded: only these open the
+    circuit. An empty answer or a rejected request (4xx) says nothing about the next."""
+    if isinstance(error, LLMServerError):
+        return error.status >= 500 or error.status == 0
+    return isinstance(error, LLMTimeout | LLMConnectionError | LLMRateLimited)
 
 
 def _replace(outcome: ModelOutcome, **changes: Any) -> ModelOutcome:

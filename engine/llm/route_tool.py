@@ -63,6 +63,8 @@ def parse_route(name: str, arguments: str, request: ModelRequest) -> RouteResult
     """The model's tool call as a RouteResult; LLMBadOutput says why it is refused."""
     if name != ROUTE_TOOL:
         raise LLMBadOutput(f"the model called an unknown tool '{name[:40]}'")
+    if not isinstance(arguments, str):
+        raise LLMBadOutput("the model's routing answer is not JSON text")
     try:
         data = json.loads(arguments or "{}")
     except json.JSONDecodeError as exc:

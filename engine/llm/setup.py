@@ -14,6 +14,7 @@ The key is read here and handed to the client; nothing else ever sees it.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from engine.llm.chat import ChatBackend
 from engine.llm.dotenv import merged_environment
 from engine.llm.offline import OfflineProvider
 from engine.llm.provider import ChatProvider
+from engine.llm.redact import redact
 
 MODES = ("live", "record", "replay", "offline")
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -67,12 +69,26 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _check_url(url: str, source: str) -> None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{source} must be an http(s) URL such as "
+                          f"http://127.0.0.1:11434/v1, not {redact(url)!r}")
+
+
 def provider_from_env(flow: Flow, env: Mapping[str, str] | None = None,
                       options: LLMOptions | None = None) -> LLMProvider:
     options = options or LLMOptions()
     env = merged_environment(os.environ if env is None else env, options.dotenv)
     key = env.get("OPENAI_API_KEY", "").strip()
-    base_url = env.get("OPENAI_BASE_URL", "").strip() or flow.llm.base_url
+    env_base_url = env.get("OPENAI_BASE_URL", "").strip()
+    base_url = env_base_url or flow.llm.base_url
+    if base_url:
+        _check_url(base_url, "OPENAI_BASE_URL" if env_base_url else "llm.base_url")
     mode = (options.mode or env.get("FLOWBOT_LLM", "").strip().lower()
             or ("live" if key or base_url else "offline"))
     if mode not in MODES:
@@ -85,7 +101,8 @@ def provider_from_env(flow: Flow, env: Mapping[str, str] | None = None,
     cassette_path = options.cassette or (Path(env["FLOWBOT_CASSETTE"])
                                          if env.get("FLOWBOT_CASSETTE") else None)
     cassette_path = cassette_path or default_cassette(flow)
-    model = env.get("FLOWBOT_MODEL", "").strip() or flow.llm.model or DEFAULT_MODEL
+    pinned = env.get("FLOWBOT_MODEL", "").strip()
+    model = pinned or flow.llm.model or DEFAULT_MODEL
     backend: ChatBackend
     if mode == "replay":
         lenient = (options.lenient if options.lenient is not None
@@ -101,7 +118,10 @@ def provider_from_env(flow: Flow, env: Mapping[str, str] | None = None,
         from engine.llm.openai_backend import OpenAIBackend
 
         backend = OpenAIBackend(
-            api_key=key or None, base_url=base_url,
+            # The key goes only where the user sent it: OpenAI, or their own
+            # OPENAI_BASE_URL. A flow file from elsewhere must not collect keys.
+            api_key=key if key and (env_base_url or not base_url) else None,
+            base_url=base_url,
             timeout=_number(env, "FLOWBOT_LLM_TIMEOUT", flow.llm.timeout),
             retries=flow.llm.retries)
         if mode == "record":
@@ -109,5 +129,5 @@ def provider_from_env(flow: Flow, env: Mapping[str, str] | None = None,
                                        secrets=(key,) if key else ())
     return ChatProvider(
         backend, model, temperature=flow.llm.temperature, max_tokens=flow.llm.max_tokens,
-        mode=mode, breaker=CircuitBreaker(BREAKER_THRESHOLD, BREAKER_COOLDOWN),
+        mode=mode, pinned=bool(pinned), breaker=CircuitBreaker(BREAKER_THRESHOLD, BREAKER_COOLDOWN),
         secrets=(key,) if key else ())
