@@ -84,7 +84,7 @@ def test_recording_backend_names_itself_after_the_real_backend_and_the_cassette(
     cassette = Cassette(tmp_path / "c.yaml")
     recorder = RecordingBackend(FakeBackend(ANSWERS), cassette)
     assert recorder.name == "fake"
-    assert recorder.where == f"https://fake.invalid/v1 (recording to {cassette.path})"
+    assert recorder.where == f"https://fake.invalid/v1, recording to {cassette.path}"
     replay = ReplayBackend(cassette)
     assert (replay.name, replay.where) == ("replay", str(cassette.path))
 

@@ -176,3 +176,16 @@ def test_oddly_typed_answers_get_the_fallback_not_a_traceback(
     last = turns(out)[-1]
     assert last["route"] == "fallback"
     assert last["llm"]["error_kind"] == "bad_output"  # type: ignore[index]
+
+
+def test_a_server_without_tools_is_asked_again_without_the_router(
+        server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.script(FakeReply(status=400, error_message="llama3 does not support tools"))
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    code, out, _ = cli("run", CARS, "--json",
+                       input="I fancy taking one out for a spin\nand something roomy\n")
+    assert code == 0
+    first, second = turns(out)[1:]
+    assert first["route"] == "llm" and first["llm"]["calls"] == 2  # type: ignore[index]
+    assert [bool(r.body.get("tools")) for r in server.chat_requests] == [True, False, False]
+    assert second["route"] == "llm"

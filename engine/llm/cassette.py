@@ -387,7 +387,7 @@ class RecordingBackend:
         self.cassette = cassette
         self.secrets = secrets
         self.name = inner.name
-        self.where = f"{inner.where} (recording to {cassette.path})"
+        self.where = f"{inner.where}, recording to {cassette.path}"
 
     def complete(self, call: ChatCall, on_token: TokenSink | None = None) -> ChatAnswer:
         streamed: list[str] = []

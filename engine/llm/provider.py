@@ -61,6 +61,7 @@ class ChatProvider:
         self.max_tokens = max_tokens
         self.mode = mode
         self.pinned = pinned  # the model was chosen outside the flow (FLOWBOT_MODEL): it wins
+        self.tools_refused = False
         self.breaker = breaker or CircuitBreaker()
         self.on_miss = on_miss or OfflineProvider()  # lenient replay: answer as offline
         self.secrets = secrets
@@ -86,6 +87,20 @@ class ChatProvider:
         )
 
     def respond(self, request: ModelRequest, on_token: TokenSink | None = None) -> ModelOutcome:
+        if self.tools_refused:  # this server cannot route: ask it only to answer
+            request = dataclasses.replace(request, intents=(), slot_options=())
+        outcome = self._respond(request, on_token)
+        if outcome.error_kind == "server" and request.intents and _refuses_tools(outcome.error):
+            # Many local servers (Ollama models, vLLM without a tool parser) reject
+            # tools with a 400. Say so once, then carry on without the LLM router.
+            self.tools_refused = True
+            retried = self._respond(dataclasses.replace(request, intents=(), slot_options=()),
+                                    on_token)
+            note = "the model server does not take tools: the LLM router is off from now on"
+            return _replace(retried, calls=retried.calls + 1, notes=(*retried.notes, note))
+        return outcome
+
+    def _respond(self, request: ModelRequest, on_token: TokenSink | None) -> ModelOutcome:
         call = self.call_for(request)
         base = ModelOutcome(provider=self.name, model=call.model, messages=call.messages)
         if not self.breaker.allow():
@@ -144,6 +159,11 @@ class ChatProvider:
 
     def _since(self, started: float) -> float:
         return round((self.clock() - started) * 1000, 1)
+
+
+def _refuses_tools(error: str | None) -> bool:
+    text = (error or "").lower()
+    return "answered 400" in text and "tool" in text
 
 
 def _is_outage(error: LLMError) -> bool:
