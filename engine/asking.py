@@ -3,67 +3,21 @@ request lets the model choose an intent allowed here (the LLM router) or answer
 in words; a failure or an empty answer gets the state's fallback.
 
 A part of Dialogue (engine/dialogue.py), kept apart because it is a concept of
-its own; it reads and changes the same turn state, declared below. The model's
+its own; it reads and changes the turn state declared in engine/turnstate.py. The model's
 choice is checked again here, and its slot values are parsed like user text:
 nothing a model says is trusted as it comes.
 """
 
 from __future__ import annotations
 
-import datetime
-from typing import Any
-
 from engine import prompting, slotfill
-from engine.flow import Flow, Response, Slot
 from engine.llm.base import ModelOutcome
-from engine.llm.chat import TokenSink
-from engine.parts import Parts
 from engine.replies import Reply
 from engine.routing import Match
-from engine.session import Session
+from engine.turnstate import TurnState
 
 
-class ModelTurn:
-    # The turn state and steps this part shares with Dialogue, which provides them.
-    parts: Parts
-    flow: Flow
-    session: Session
-    text: str
-    replies: list[Reply]
-    events: list[dict[str, Any]]
-    route: str
-    confidence: float
-    llm: dict[str, Any] | None
-    on_token: TokenSink | None
-
-    @property
-    def today(self) -> datetime.date:
-        raise NotImplementedError
-
-    def say(self, response: Response | None, extra: dict[str, Any] | None = None) -> None:
-        raise NotImplementedError
-
-    def _why(self, template: str, *args: Any) -> None:
-        raise NotImplementedError
-
-    def _error(self, message: str) -> None:
-        raise NotImplementedError
-
-    def _context(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _fallback_response(self) -> Response:
-        raise NotImplementedError
-
-    def _reask(self) -> None:
-        raise NotImplementedError
-
-    def _take_intent(self, match: Match) -> None:
-        raise NotImplementedError
-
-    def _set_slot(self, slot: Slot, value: Any, how: str) -> bool:
-        raise NotImplementedError
-
+class ModelTurn(TurnState):
     def _ask_model(self) -> None:
         """Nothing in the flow matched: one request lets the model route the message
         to an intent allowed here, or answer it in words; else the state's fallback."""

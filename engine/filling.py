@@ -2,56 +2,26 @@
 in passing, corrections, invalid answers and giving up.
 
 A part of Dialogue (engine/dialogue.py), kept apart because it is a concept of
-its own; it reads and changes the same turn state, declared below.
+its own; it reads and changes the turn state declared in engine/turnstate.py.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 from typing import Any
 
 from engine import slotfill
-from engine.flow import CollectStep, Flow, Response, Slot
-from engine.parts import Parts
-from engine.session import Session
+from engine.flow import CollectStep, Response, Slot
 from engine.slot_types import EnumSlot
 from engine.templates import Template
+from engine.turnstate import TurnState
 
 # Stricter, for free-text answers: names like "Will Smith" start like a question.
 _WH_QUESTION = re.compile(r"\?\s*$|^(?:what|which|who|whom|whose|when|where|why|how)\b",
                           re.IGNORECASE)
 
 
-class SlotFilling:
-    # The turn state and steps this part shares with Dialogue, which provides them.
-    parts: Parts
-    flow: Flow
-    session: Session
-    text: str
-    events: list[dict[str, Any]]
-    route: str
-    confidence: float
-
-    @property
-    def today(self) -> datetime.date:
-        raise NotImplementedError
-
-    def say(self, response: Response | None, extra: dict[str, Any] | None = None) -> None:
-        raise NotImplementedError
-
-    def _why(self, template: str, *args: Any) -> None:
-        raise NotImplementedError
-
-    def _arrive(self, name: str) -> None:
-        raise NotImplementedError
-
-    def _settle(self) -> None:
-        raise NotImplementedError
-
-    def _remember(self, state: str) -> None:
-        raise NotImplementedError
-
+class SlotFilling(TurnState):
     def _exact_answer(self) -> bool:
         """A message that is exactly one of the choices asked for answers the question,
         even when an intent's pattern would match it too ("cancel" to "reschedule
