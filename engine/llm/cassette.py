@@ -29,17 +29,12 @@ import yaml
 
 from engine.errors import CassetteError, LLMReplayMiss
 from engine.llm.chat import ChatAnswer, ChatBackend, ChatCall, TokenSink, ToolCall
-from engine.llm.redact import KEY_SHAPE, REDACTED
+from engine.llm.redact import redact
 
 HEADER = ("# flowbot LLM cassette: recorded requests and answers, replayed by FLOWBOT_LLM=replay."
           " Holds no secrets.\n")
 VERSION = 1
 RERECORD_HINT = "To re-record, run with FLOWBOT_LLM=record (or `flowbot run --llm record`)."
-
-# Anything shaped like an OpenAI key is scrubbed even when nobody named it as a secret.
-# The look-behind keeps words such as "risk-assessment-2024" whole: a key is never glued
-# to a letter, digit, '_' or '-' in front of it.
-_OPENAI_KEY = re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{8,}")
 
 _RESPONSE_FIELDS = ("text", "tool_calls", "prompt_tokens", "completion_tokens",
                     "finish_reason", "model", "chunks")
@@ -56,21 +51,13 @@ class _Interaction:
 
 
 class _Redactor:
-    """Replaces secrets in every string of a JSON-like value.
-
-    All named secrets go into one pattern, longest first, so a secret that
-    contains another is replaced whole and an inserted "[redacted]" is never
-    matched again.
-    """
+    """Applies engine.llm.redact to every string of a JSON-like value."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        named = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self._named = re.compile("|".join(re.escape(s) for s in named)) if named else None
+        self._secrets = tuple(secrets)
 
     def text(self, value: str) -> str:
-        if self._named is not None:
-            value = self._named.sub(REDACTED, value)
-        return KEY_SHAPE.sub(REDACTED, value)
+        return redact(value, self._secrets)
 
     def data(self, value: Any) -> Any:
         if isinstance(value, str):

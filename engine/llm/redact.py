@@ -19,8 +19,10 @@ _URL_CREDENTIALS = re.compile(r"(?<=//)[^/@\s]+@")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
+    # One pattern, longest secret first: a secret that contains another is replaced
+    # whole, and an inserted "[redacted]" is never matched again.
+    named = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+    if named:
+        text = re.sub("|".join(map(re.escape, named)), REDACTED, text)
     text = _URL_CREDENTIALS.sub(REDACTED + "@", text)
     return KEY_SHAPE.sub(REDACTED, text)
