@@ -67,6 +67,8 @@ class Dialogue(SlotFilling, ModelTurn):
         self.route = "fallback"
         self.confidence = 0.0
         self.llm: dict[str, Any] | None = None
+        self.visited: list[str] = []
+        self.fired: list[Transition] = []
         self._day: datetime.date | None = None
 
     @property
@@ -91,7 +93,7 @@ class Dialogue(SlotFilling, ModelTurn):
             user=self.raw, replies=self.replies, state=session.state, slots=dict(session.slots),
             intent=self.intent, route=self.route, confidence=self.confidence,
             actions=self.actions, events=self.events, steps=self.steps, llm=self.llm,
-            ended=session.ended,
+            ended=session.ended, visited=self.visited, fired=self.fired,
         )
 
     def _scope(self) -> dict[str, Any]:
@@ -222,6 +224,7 @@ class Dialogue(SlotFilling, ModelTurn):
         session.state = name
         session.pending = None
         session.attempts = 0
+        self.visited.append(name)
         self._why("enter '{}'", name)
         self.say(self.flow.states[name].intro)
 
@@ -267,6 +270,7 @@ class Dialogue(SlotFilling, ModelTurn):
         self.actions.extend(run_actions(actions, self.flow.data, self.session.slots, context))
 
     def _apply(self, transition: Transition) -> None:
+        self.fired.append(transition)
         self._run(transition.actions)
         self.say(transition.say)
 
@@ -299,6 +303,7 @@ class Dialogue(SlotFilling, ModelTurn):
             if target == source:  # came straight back: the message may answer, as below
                 self._extract([s.slot for s in self.flow.states[source].collect])
             session.state = target
+            self.visited.append(target)
             self._settle()
         elif fired.target is not None:
             self._why("transition '{}' -> '{}'", source, dest)

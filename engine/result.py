@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.flow import Transition
 from engine.replies import Reply
 
 
@@ -23,6 +24,9 @@ class TurnResult:
     notices: list[str] = field(default_factory=list)
     llm: dict[str, Any] | None = None
     ended: bool = False
+    # For test coverage: the states entered and the flow transitions fired, in order.
+    visited: list[str] = field(default_factory=list, repr=False)
+    fired: list[Transition] = field(default_factory=list, repr=False)
 
     @property
     def trace(self) -> list[str]:
