@@ -58,6 +58,10 @@ class ExpressionError(FlowbotError):
         super().__init__(f"{message} (at character {offset + 1})")
 
 
+class ConvoFileError(FlowError):
+    """A conversation test file (`*.convo.yaml`) is broken: every diagnostic found."""
+
+
 class TemplateError(FlowbotError):
     """A response template failed to compile or render."""
 

@@ -20,12 +20,18 @@ from engine.errors import did_you_mean
 from engine.yamlsrc import Path_
 
 
-def schema_path() -> Path:
-    """The flow JSON Schema: inside the installed package, or in the source tree."""
-    packaged = resources.files("engine").joinpath("schemas", "flow.schema.json")
+def schema_file(name: str) -> Path:
+    """A JSON Schema shipped with flowbot: inside the installed package, or in the
+    source tree's schemas/ folder."""
+    packaged = resources.files("engine").joinpath("schemas", name)
     if packaged.is_file():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "schemas" / "flow.schema.json"
+    return Path(__file__).resolve().parent.parent / "schemas" / name
+
+
+def schema_path() -> Path:
+    """The flow format's JSON Schema."""
+    return schema_file("flow.schema.json")
 
 
 @cache
@@ -56,10 +62,13 @@ def _for_speed(node: Any, defs: dict[str, Any]) -> Any:
             for key, value in node.items()}
 
 
+def fast_validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(_for_speed(schema, schema.get("$defs", {})))
+
+
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
-    schema = flow_schema()
-    return jsonschema.Draft202012Validator(_for_speed(schema, schema["$defs"]))
+    return fast_validator(flow_schema())
 
 
 # ---- schema errors, in words a flow author understands ----------------------------
@@ -257,9 +266,12 @@ def _explain(error: ValidationError) -> Iterator[_SchemaProblem]:
         yield _SchemaProblem(path, f"{where}: {error.message}")
 
 
-def check_schema(data: Any, reporter: Reporter) -> None:
-    """Report every schema violation at the offending key or value."""
-    problems = [p for top in _validator().iter_errors(data) for p in _explain(top)]
+def check_schema(data: Any, reporter: Reporter,
+                 validator: jsonschema.Draft202012Validator | None = None) -> None:
+    """Report every schema violation at the offending key or value (against the flow
+    schema unless another validator is given)."""
+    validator = validator or _validator()
+    problems = [p for top in validator.iter_errors(data) for p in _explain(top)]
     # "missing 'text'" says nothing more than "unknown key 'txt' (did you mean 'text'?)".
     suggested = {(p.path[:-1], p.suggests) for p in problems if p.suggests}
     for problem in problems:

@@ -1,0 +1,279 @@
+"""Conversation test files (`*.convo.yaml`): read, check against the schema and the
+flow under test, and turn into cases ready to run.
+
+Every problem is reported as `file:line:col: error: message`, like a broken flow.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped,unused-ignore]
+
+from engine.diagnostics import Reporter
+from engine.errors import ConvoFileError, FlowError, did_you_mean
+from engine.flow import Flow, Row
+from engine.loader import load_flow
+from engine.schema import check_schema, fast_validator, schema_file
+from engine.testing.stubs import (
+    StubError,
+    python_actions,
+    read_stub_table,
+    stub_function,
+    with_stubs,
+)
+from engine.yamlsrc import Position, YamlSyntaxError, load_yaml
+
+SUFFIX = ".convo.yaml"
+DEFAULT_TODAY = datetime.date(2026, 1, 5)  # a Monday: "tomorrow" and "Friday" stay put
+MAX_BYTES = 5_000_000
+_UNSET: Any = object()  # an expectation not given, as opposed to `intent: null`
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return fast_validator(json.loads(schema_file("convo.schema.json").read_text("utf-8")))
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What one turn must do; fields left unset are not checked."""
+
+    state: str | None = None
+    intent: Any = _UNSET
+    route: str | None = None
+    slots: Mapping[str, Any] | None = None
+    says: tuple[str, ...] = ()
+    not_says: tuple[str, ...] = ()
+    matches: re.Pattern[str] | None = None
+    buttons: tuple[str, ...] = ()
+    ended: bool | None = None
+    llm: bool | None = None
+
+    @property
+    def checks_intent(self) -> bool:
+        return self.intent is not _UNSET
+
+
+@dataclass(frozen=True)
+class Turn:
+    user: str
+    expect: Expectation | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Start:
+    state: str
+    slots: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    description: str
+    start: Start | None
+    today: datetime.date
+    seed: int
+    turns: tuple[Turn, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class ConvoFile:
+    path: Path
+    display: str  # the path as the user gave it, for messages
+    flow: Flow  # with the file's data and action stubs applied
+    llm: str  # "replay" or "offline"
+    cassette: Path
+    cases: Mapping[str, Case]
+
+
+def is_convo_file(path: Path) -> bool:
+    return path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX)
+
+
+def default_cassette(path: Path) -> Path:
+    return path.resolve().parent / "cassettes" / f"{path.name[: -len(SUFFIX)]}.llm.yaml"
+
+
+def _read(path: Path, reporter: Reporter) -> str | None:
+    start = Position(1, 1)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        reporter.at(start, "no such file")
+        return None
+    except OSError as exc:
+        reporter.at(start, f"cannot read: {exc.strerror}")
+        return None
+    if len(raw) > MAX_BYTES:
+        reporter.at(start, f"file is too large (the limit is {MAX_BYTES} bytes)")
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        reporter.at(Position(raw[: exc.start].count(b"\n") + 1, 1), "not UTF-8 text")
+        return None
+
+
+def load_convo(path: str | os.PathLike[str]) -> ConvoFile:
+    """Read and check one conversation test file; ConvoFileError lists every problem."""
+    display = os.fspath(path)
+    file = Path(display)
+    reporter = Reporter(display)
+    text = _read(file, reporter)
+    if text is None:
+        raise ConvoFileError(reporter.sorted())
+    try:
+        data, sources = load_yaml(text)
+    except YamlSyntaxError as exc:
+        for problem in exc.problems:
+            reporter.at(problem.position, problem.message)
+        raise ConvoFileError(reporter.sorted()) from None
+    reporter.sources = sources
+    if not isinstance(data, dict):
+        reporter.at(Position(1, 1), "a conversation test file must be a mapping with 'flow' "
+                                    "and 'cases'")
+        raise ConvoFileError(reporter.sorted())
+    check_schema(data, reporter, _validator())
+    if reporter.has_errors:
+        raise ConvoFileError(reporter.sorted())
+    convo = _Builder(file, display, data, reporter).build()
+    if convo is None or reporter.has_errors:
+        raise ConvoFileError(reporter.sorted())
+    return convo
+
+
+class _Builder:
+    """The meaning checks: names that must exist in the flow under test."""
+
+    def __init__(self, file: Path, display: str, data: dict[str, Any],
+                 reporter: Reporter) -> None:
+        self.file = file
+        self.base = file.resolve().parent
+        self.display = display
+        self.data = data
+        self.report = reporter
+        self.flow: Flow
+
+    def build(self) -> ConvoFile | None:
+        data = self.data
+        flow_path = self.base / data["flow"]
+        try:
+            self.flow = load_flow(flow_path)
+        except FlowError as exc:
+            errors = "; ".join(d.format() for d in exc.errors[:3])
+            self.report.error(("flow",), f"the flow '{data['flow']}' does not load: {errors}")
+            return None
+        self.flow = self._stubbed(self.flow)
+        today = self._today(data.get("today"), ("today",), DEFAULT_TODAY)
+        seed = data.get("seed", 0)
+        start = self._start(data.get("start"), ("start",))
+        cases = {name: self._case(name, case, today, seed, start)
+                 for name, case in data["cases"].items()}
+        cassette = (self.base / data["cassette"] if "cassette" in data
+                    else default_cassette(self.file))
+        return ConvoFile(self.file, self.display, self.flow, data.get("llm", "replay"),
+                         cassette, cases)
+
+    def _stubbed(self, flow: Flow) -> Flow:
+        tables: dict[str, tuple[Row, ...]] = {}
+        for table, source in self.data.get("data", {}).items():
+            where = ("data", table)
+            if table not in flow.data:
+                self.report.error(where, f"the flow has no data table '{table}'"
+                                  f"{did_you_mean(table, flow.data)}", key=True)
+                continue
+            try:
+                tables[table] = read_stub_table(source, self.base)
+            except StubError as exc:
+                self.report.error(where, str(exc))
+        named = python_actions(flow)
+        functions = {}
+        for name, stub in self.data.get("actions", {}).items():
+            where = ("actions", name)
+            if name not in named:
+                known = ", ".join(sorted(named)) or "none"
+                self.report.error(where, f"the flow calls no Python action '{name}'"
+                                  f"{did_you_mean(name, named)} (it calls: {known})", key=True)
+                continue
+            try:
+                functions[name] = stub_function(name, stub, self.base)
+            except StubError as exc:
+                self.report.error(where, str(exc))
+        return with_stubs(flow, tables, functions)
+
+    def _today(self, value: str | None, where: tuple[Any, ...],
+               default: datetime.date) -> datetime.date:
+        if value is None:
+            return default
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.report.error(where, f"'{value}' is not a date (use YYYY-MM-DD)")
+            return default
+
+    def _state(self, name: str, where: tuple[Any, ...]) -> None:
+        if name not in self.flow.states:
+            self.report.error(where, f"the flow has no state '{name}'"
+                              f"{did_you_mean(name, self.flow.states)}")
+
+    def _start(self, value: dict[str, Any] | None, where: tuple[Any, ...]) -> Start | None:
+        if value is None:
+            return None
+        self._state(value["state"], (*where, "state"))
+        return Start(value["state"], value.get("slots", {}))
+
+    def _case(self, name: str, data: dict[str, Any], today: datetime.date, seed: int,
+              start: Start | None) -> Case:
+        where: tuple[Any, ...] = ("cases", name)
+        turns = tuple(self._turn(turn, (*where, "turns", index))
+                      for index, turn in enumerate(data["turns"]))
+        own_start = self._start(data.get("start"), (*where, "start"))
+        return Case(name, data.get("description", ""), own_start or start,
+                    self._today(data.get("today"), (*where, "today"), today),
+                    data.get("seed", seed), turns, self.report.sources.key(where).line)
+
+    def _turn(self, turn: str | dict[str, Any], where: tuple[Any, ...]) -> Turn:
+        line = self.report.sources.value(where).line
+        if isinstance(turn, str):
+            return Turn(turn, None, line)
+        expect = turn.get("expect")
+        return Turn(turn["user"], None if expect is None
+                    else self._expect(expect, (*where, "expect")), line)
+
+    def _expect(self, data: dict[str, Any], where: tuple[Any, ...]) -> Expectation:
+        flow = self.flow
+        if "state" in data:
+            self._state(data["state"], (*where, "state"))
+        intent = data.get("intent", _UNSET)
+        if isinstance(intent, str) and intent not in flow.intents:
+            self.report.error((*where, "intent"), f"the flow has no intent '{intent}'"
+                              f"{did_you_mean(intent, flow.intents)}")
+        pattern = None
+        if "matches" in data:
+            try:
+                pattern = re.compile(data["matches"])
+            except re.error as exc:
+                self.report.error((*where, "matches"), f"not a valid regular expression: {exc}")
+        return Expectation(
+            state=data.get("state"), intent=intent, route=data.get("route"),
+            slots=data.get("slots"), says=_texts(data.get("says")),
+            not_says=_texts(data.get("not_says")), matches=pattern,
+            buttons=tuple(data.get("buttons", ())), ended=data.get("ended"),
+            llm=data.get("llm"))
+
+
+def _texts(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)

@@ -1,0 +1,173 @@
+"""The pytest plugin (entry point `pytest11: flowbot`): every case of every
+`*.convo.yaml` file becomes a test, checked turn by turn and against a snapshot.
+
+Cases are `pytest.Function` items, so `-k`, markers, fixtures and syrupy's
+bookkeeping (which snapshots a run used) work as for Python tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from engine.errors import ConvoFileError, FlowbotError
+from engine.testing.convo import Case, ConvoFile, is_convo_file, load_convo
+from engine.testing.coverage import (
+    CoverageReport,
+    FlowCoverage,
+    below,
+    format_table,
+    write_json,
+)
+from engine.testing.runner import CaseRunner, provider_for
+from engine.testing.snapshot import ConversationSnapshot, explain_change, stored_text
+
+UPDATE_HINT = ("If the new behaviour is right, accept it with: flowbot test --update "
+               "(pytest: --snapshot-update)")
+_COVERAGE = pytest.StashKey[dict[str, FlowCoverage]]()
+
+
+class ConversationFailure(Exception):
+    """A case failed: the message already says where and why, no traceback needed."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flowbot", "flowbot conversation tests (*.convo.yaml)")
+    group.addoption("--flowbot-record", action="store_true", default=False,
+                    help="ask the live (or local) model and re-record the cassettes of the "
+                         "conversation tests, instead of replaying them")
+    group.addoption("--flowbot-coverage", nargs="?", const="flowbot-coverage.json",
+                    default=None, metavar="JSON",
+                    help="report which states, transitions, intents and slots the "
+                         "conversation tests exercised, and write it to JSON "
+                         "[default file: flowbot-coverage.json]")
+    group.addoption("--flowbot-min-coverage", type=float, default=None, metavar="N",
+                    help="fail when a flow's coverage by conversation tests is below N percent")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_COVERAGE] = {}
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if is_convo_file(file_path):
+        return ConvoTestFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ConvoTestFile(pytest.File):
+    """One `*.convo.yaml` file: loads it once, runs its cases over one Engine."""
+
+    convo: ConvoFile
+    _runner: CaseRunner | None = None
+
+    def collect(self) -> Iterator[pytest.Item]:
+        self.convo = load_convo(os.path.relpath(self.path))
+        for case in self.convo.cases.values():
+            yield ConvoCase.from_parent(self, name=case.name, callobj=_case_test(self, case),
+                                        case=case)
+
+    def runner(self) -> CaseRunner:
+        if self._runner is None:
+            record = bool(self.config.getoption("flowbot_record"))
+            self._runner = CaseRunner(self.convo, provider_for(self.convo, record=record))
+        return self._runner
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str:
+        if isinstance(excinfo.value, ConvoFileError):
+            return excinfo.value.format()
+        return str(super().repr_failure(excinfo))
+
+
+class ConvoCase(pytest.Function):
+    """One case of a conversation test file."""
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.case = case
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.case.line - 1, f"case {self.case.name}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str:
+        if isinstance(excinfo.value, ConversationFailure | FlowbotError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+
+def _case_test(file: ConvoTestFile, case: Case) -> Callable[[SnapshotAssertion], None]:
+    def run_case(snapshot: SnapshotAssertion) -> None:
+        runner = file.runner()
+        run = runner.run(case)
+        coverage = file.config.stash[_COVERAGE]
+        seen = coverage.setdefault(str(file.path), FlowCoverage(runner.engine.flow))
+        for result in run.results:
+            seen.observe(result)
+        convo = file.convo
+        title = f"{convo.display}::{case.name}"
+        assertion = snapshot.use_extension(ConversationSnapshot)
+        location = assertion.extension.get_location(test_location=assertion.test_location,
+                                                    index=assertion.index)
+        if run.error is not None:
+            # The transcript is cut short: keep the stored snapshot as it is (a match
+            # against itself marks it used, so --snapshot-update will not delete it).
+            kept = stored_text(location)
+            if kept is not None:
+                assert assertion == kept
+            raise ConversationFailure(f"{title} failed\n{run.error}")
+        problems = [*run.failures]
+        matched = assertion == run.transcript  # syrupy records the outcome either way
+        if not matched:
+            turn_lines = {number: turn.line for number, turn in enumerate(case.turns, 1)}
+            problems.append(f"{title}: the conversation differs from its snapshot "
+                            f"{os.path.relpath(location)}")
+            problems += explain_change(stored_text(location), run.transcript, turn_lines)
+            problems.append(UPDATE_HINT)
+        if problems:
+            raise ConversationFailure("\n".join(problems))
+
+    run_case.__name__ = case.name
+    run_case.__module__ = __name__
+    return run_case
+
+
+def _reports(config: pytest.Config) -> list[CoverageReport]:
+    """One report per flow, over every test file that exercised it."""
+    by_flow: dict[str, FlowCoverage] = {}
+    for seen in config.stash.get(_COVERAGE, {}).values():
+        merged = by_flow.setdefault(seen.flow.path, FlowCoverage(seen.flow))
+        merged.merge(seen)
+    return [dataclasses.replace(c.report(), path=os.path.relpath(c.flow.path))
+            for c in by_flow.values()]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    minimum = session.config.getoption("flowbot_min_coverage")
+    if minimum is not None and exitstatus == 0 and below(_reports(session.config), minimum):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
+                            config: pytest.Config) -> None:
+    wanted = config.getoption("flowbot_coverage")
+    minimum = config.getoption("flowbot_min_coverage")
+    reports = _reports(config)
+    if not reports or (wanted is None and minimum is None):
+        return
+    terminalreporter.section("flowbot coverage")
+    terminalreporter.write(format_table(reports) + "\n")
+    if wanted is not None:
+        write_json(reports, Path(wanted))
+        terminalreporter.write_line(f"coverage written to {wanted}")
+    if minimum is not None:
+        for message in below(reports, minimum):
+            terminalreporter.write_line(f"FAIL: coverage of {message}", red=True)
