@@ -14,6 +14,10 @@ from engine import Engine, FlowbotError, __version__, check_flow, load_flow
 from engine.console import ChatOptions, run_chat, use_color
 from engine.graph import to_dot, to_mermaid
 from engine.llm.setup import MODES, LLMOptions, provider_from_env
+from engine.testing.command import RunOptions, run_tests
+from engine.testing.convo import check_convo, is_convo_file
+from engine.testing.rerun import render, rerun
+from engine.testing.transcripts import read_transcript
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +64,7 @@ def run(flow: Path, as_json: bool, session_path: Path | None, max_input: int | N
     """Chat with FLOW in the terminal, or read one message per line from a pipe.
 
     \b
-    Interactive commands: /state /slots /trace /reset /help /quit
+    Interactive commands: /state /slots /trace /reset /save NAME /help /quit
     The API key comes from OPENAI_API_KEY or a .env file in this directory.
     """
     loaded = load_flow(flow)
@@ -81,17 +85,21 @@ def run(flow: Path, as_json: bool, session_path: Path | None, max_input: int | N
 def validate(flows: tuple[Path, ...], strict: bool) -> None:
     """Check FLOWS and print every problem as FILE:LINE:COL: error|warning: MESSAGE.
 
+    Conversation test files (*.convo.yaml) are checked too, with the flow they test.
+
     Exit 0 when every flow is valid, 1 when any has an error (or a warning with --strict).
     """
     failed = False
     for path in flows:
-        report = check_flow(path)
-        for diagnostic in report.diagnostics:
+        diagnostics = check_convo(path) if is_convo_file(path) else check_flow(path).diagnostics
+        for diagnostic in diagnostics:
             click.echo(diagnostic.format(), err=True)
-        if report.errors or (strict and report.warnings):
+        errors = [d for d in diagnostics if d.severity == "error"]
+        warnings = [d for d in diagnostics if d.severity == "warning"]
+        if errors or (strict and warnings):
             failed = True
         else:
-            count = len(report.warnings)
+            count = len(warnings)
             click.echo(f"{path}: ok" + (f" ({count} warning{'s' if count > 1 else ''})"
                                         if count else ""))
     sys.exit(1 if failed else 0)
@@ -106,6 +114,74 @@ def graph(flow: Path, fmt: str) -> None:
     """Print the state diagram of FLOW as text."""
     loaded = load_flow(flow)
     click.echo(to_mermaid(loaded) if fmt == "mermaid" else to_dot(loaded), nl=False)
+
+
+@main.command()
+@click.argument("transcript", type=click.Path(path_type=Path))
+@click.option("--flow", "flow", type=click.Path(path_type=Path), required=True, metavar="FLOW",
+              help="The flow to re-run the recorded conversations against.")
+@click.option("--llm", "llm_mode", type=click.Choice(MODES), default=None,
+              help="live, record, replay or offline, as for `flowbot run`.")
+@click.option("--cassette", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Cassette file for record/replay, as for `flowbot run`.")
+@click.option("--lenient", is_flag=True, default=None,
+              help="In replay, answer an unrecorded request offline instead of failing.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="List every turn, the same ones too, and what was not compared.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+@reports_errors
+def replay(transcript: Path, flow: Path, llm_mode: str | None, cassette: Path | None,
+           lenient: bool | None, verbose: bool, quiet: bool) -> None:
+    """Re-run the conversations in TRANSCRIPT against FLOW and print where they now differ.
+
+    \b
+    TRANSCRIPT: JSON lines from `flowbot run --json` (several runs may be
+    concatenated), or {"role": "user"|"bot", "text": ...} lines.
+    Exit 0 when every turn is the same, 1 when any differs, 2 for bad input.
+    """
+    conversations = read_transcript(transcript)
+    loaded = load_flow(flow)
+    provider = provider_from_env(loaded, options=LLMOptions(llm_mode, cassette, lenient or None))
+    report = rerun(Engine(loaded, provider=provider), conversations)
+    for line in render(report, verbose=verbose, quiet=quiet):
+        click.echo(line)
+    sys.exit(0 if report.same else 1)
+
+
+@main.command(name="test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--update", is_flag=True,
+              help="Accept the current behaviour: rewrite the snapshots that differ, write "
+                   "missing ones and delete those of cases that no longer exist.")
+@click.option("--record", is_flag=True,
+              help="Ask the live model (OPENAI_API_KEY, or OPENAI_BASE_URL for a local "
+                   "server) and re-record the cassettes, instead of replaying them.")
+@click.option("-k", "keyword", metavar="EXPR",
+              help="Only run cases whose names match EXPR, as pytest -k "
+                   "(e.g. 'booking and not cancel').")
+@click.option("--coverage", is_flag=True,
+              help="Print which states, transitions, intents and slots the tests exercised, "
+                   "and write them to flowbot-coverage.json.")
+@click.option("--coverage-json", default="flowbot-coverage.json", show_default=True,
+              metavar="FILE", help="Where --coverage writes its JSON.")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="N",
+              help="Fail when a flow's coverage is below N percent (implies --coverage).")
+@click.option("-v", "--verbose", count=True, help="List every case (-vv: more detail).")
+@click.option("-x", "--exitfirst", is_flag=True, help="Stop at the first failing case.")
+def test(paths: tuple[Path, ...], update: bool, record: bool, keyword: str | None,
+         coverage: bool, coverage_json: str, min_coverage: float | None, verbose: int,
+         exitfirst: bool) -> None:
+    """Run the conversation tests (*.convo.yaml) under PATHS [default: this folder].
+
+    \b
+    Each case replays its user turns, checks the expectations written in it and
+    compares the whole conversation with its snapshot in __snapshots__/.
+    Exit codes are pytest's: 0 passed, 1 failed, 2 interrupted, 4 usage, 5 no tests.
+    """
+    options = RunOptions(update=update, record=record, keyword=keyword, coverage=coverage,
+                         coverage_json=coverage_json, min_coverage=min_coverage,
+                         verbose=verbose, exitfirst=exitfirst)
+    sys.exit(run_tests(list(paths), options))
 
 
 if __name__ == "__main__":

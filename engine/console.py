@@ -7,6 +7,7 @@ stdin is not a terminal; and JSON lines (`--json`) for programs.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ import click
 
 from engine.result import TurnResult
 from engine.session import Session, load_session_file, save_session_file
+from engine.testing.saving import SaveError, display_path, save_case
 from engine.turn import Engine
 
 COMMANDS = {
@@ -26,6 +28,7 @@ COMMANDS = {
     "/slots": "show the slots filled so far",
     "/trace": "explain why the last turn went where it went",
     "/reset": "forget everything and start the conversation again",
+    "/save NAME": "save this conversation as a test case in FLOW.convo.yaml",
     "/help": "list these commands",
     "/quit": "leave (Ctrl-D works too)",
 }
@@ -46,6 +49,10 @@ class Chat:
     out: IO[str] = field(default_factory=lambda: sys.stdout)
     session: Session = field(init=False)
     last: TurnResult | None = field(default=None, init=False)
+    # What /save writes: the user's messages of this conversation, and where it began
+    # when it was resumed mid-flow (its earlier turns are not known).
+    said: list[str] = field(default_factory=list, init=False)
+    began: dict[str, Any] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.options.interactive:
@@ -72,6 +79,8 @@ class Chat:
             self._save(session)
         else:
             self._note(f"resumed session {session.id[:8]} in state '{session.state}'")
+            if session.turns:
+                self.began = {"state": session.state, "slots": copy.deepcopy(session.slots)}
             if self.options.as_json:
                 self._emit_json({"user": None, "resumed": True, "state": session.state,
                                  "slots": session.slots})
@@ -146,15 +155,31 @@ class Chat:
         elif name == "/trace":
             self._print_trace()
         elif name == "/reset":
+            self.said, self.began = [], None
             self.session = self.engine.new_session()
             self._show(self.engine.start(self.session))
             self._save(self.session)
+        elif name == "/save":
+            self._save_case(line.split()[1:])
         elif name == "/help":
             for command, about in COMMANDS.items():
-                self._print(f"{command:<8} {about}")
+                self._print(f"{command:<10} {about}")
         else:
             self._print(f"unknown command {name}; /help lists the commands")
         return True
+
+    def _save_case(self, words: list[str]) -> None:
+        if len(words) != 1:
+            self._print("usage: /save NAME  (letters, digits, '_' and '-')")
+            return
+        try:
+            saved = save_case(Path(self.engine.flow.path), words[0], self.said, self.began)
+        except SaveError as exc:
+            self._print(exc.format())
+            return
+        shown = display_path(saved.path)
+        self._print(f"saved case '{saved.name}' ({saved.turns} turn{'s' * (saved.turns != 1)}) "
+                    f"to {shown}; run it with: flowbot test {shown}")
 
     def _print_trace(self) -> None:
         last = self.last
@@ -209,6 +234,7 @@ class Chat:
             return None
         if printed:
             self.out.write("\n")
+        self.said.append(text)
         self._save(self.session)
         self._show(result, streamed=bool(printed))
         return result

@@ -139,12 +139,13 @@ class Dialogue(SlotFilling, ModelTurn):
 
     # ---- the turn ----------------------------------------------------------
 
-    def begin(self) -> None:
+    def begin(self, state: str | None = None) -> None:
         self.route, self.confidence = "rule", 1.0  # the greeting is the flow's, not a guess
         self.session.ended = False
-        self._why("start in '{}'", self.flow.start)
+        state = state or self.flow.start
+        self._why("start in '{}'", state)
         try:
-            self._arrive(self.flow.start)
+            self._arrive(state)
             self._settle()
         except (ActionError, TemplateError) as exc:
             self._error(str(exc))

@@ -48,10 +48,13 @@ class Engine:
     def new_session(self, session_id: str | None = None) -> Session:
         return Session(state=self.flow.start, id=session_id)
 
-    def start(self, session: Session) -> TurnResult:
-        """Open the conversation: enter the start state and say its greeting."""
+    def start(self, session: Session, state: str | None = None) -> TurnResult:
+        """Open the conversation: enter the start state (or `state`, to begin mid-flow
+        with the session's slots) and say what it says on arrival."""
+        if state is not None and state not in self.flow.states:
+            raise ValueError(f"the flow has no state {state!r}")
         dialogue = Dialogue(self, session, None)
-        dialogue.begin()
+        dialogue.begin(state)
         result = dialogue.result()
         if self.provider.enabled:
             result.notices.append(self.provider.describe())

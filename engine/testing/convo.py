@@ -19,8 +19,9 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
 from engine.diagnostics import Reporter
-from engine.errors import ConvoFileError, FlowError, did_you_mean
+from engine.errors import ConvoFileError, Diagnostic, FlowError, did_you_mean
 from engine.flow import Flow, Row
+from engine.llm.setup import default_cassette
 from engine.loader import load_flow
 from engine.schema import check_schema, fast_validator, schema_file
 from engine.testing.stubs import (
@@ -101,10 +102,6 @@ def is_convo_file(path: Path) -> bool:
     return path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX)
 
 
-def default_cassette(path: Path) -> Path:
-    return path.resolve().parent / "cassettes" / f"{path.name[: -len(SUFFIX)]}.llm.yaml"
-
-
 def _read(path: Path, reporter: Reporter) -> str | None:
     start = Position(1, 1)
     try:
@@ -153,6 +150,15 @@ def load_convo(path: str | os.PathLike[str]) -> ConvoFile:
     return convo
 
 
+def check_convo(path: str | os.PathLike[str]) -> list[Diagnostic]:
+    """Every problem of a conversation test file (none when it is fine)."""
+    try:
+        load_convo(path)
+    except ConvoFileError as exc:
+        return list(exc.diagnostics)
+    return []
+
+
 class _Builder:
     """The meaning checks: names that must exist in the flow under test."""
 
@@ -180,8 +186,10 @@ class _Builder:
         start = self._start(data.get("start"), ("start",))
         cases = {name: self._case(name, case, today, seed, start)
                  for name, case in data["cases"].items()}
+        # By default the flow's own cassette: a conversation recorded with
+        # `flowbot run --llm record` and saved with /save replays as it was recorded.
         cassette = (self.base / data["cassette"] if "cassette" in data
-                    else default_cassette(self.file))
+                    else default_cassette(self.flow))
         return ConvoFile(self.file, self.display, self.flow, data.get("llm", "replay"),
                          cassette, cases)
 

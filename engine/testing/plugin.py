@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from engine.errors import ConvoFileError, FlowbotError
 from engine.testing.convo import Case, ConvoFile, is_convo_file, load_convo
@@ -53,6 +54,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_COVERAGE] = {}
+
+
+@pytest.fixture
+def conversation_snapshot(request: pytest.FixtureRequest) -> SnapshotAssertion:
+    """syrupy's `snapshot`, born with the conversation extension. Built directly rather
+    than from `snapshot.use_extension(...)`: the plain fixture would register an amber
+    assertion too, and syrupy would then scan __snapshots__ with the amber extension
+    and delete other test files' conversation snapshots as unknown files."""
+    option = request.config.option
+    return SnapshotAssertion(
+        update_snapshots=option.update_snapshots,
+        update_new_snapshots_only=getattr(option, "update_new_snapshots_only", False),
+        extension_class=ConversationSnapshot,
+        test_location=PyTestLocation(request.node),
+        session=request.config._syrupy,  # type: ignore[attr-defined]
+    )
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -104,7 +121,7 @@ class ConvoCase(pytest.Function):
 
 
 def _case_test(file: ConvoTestFile, case: Case) -> Callable[[SnapshotAssertion], None]:
-    def run_case(snapshot: SnapshotAssertion) -> None:
+    def run_case(conversation_snapshot: SnapshotAssertion) -> None:
         runner = file.runner()
         run = runner.run(case)
         coverage = file.config.stash[_COVERAGE]
@@ -113,7 +130,7 @@ def _case_test(file: ConvoTestFile, case: Case) -> Callable[[SnapshotAssertion],
             seen.observe(result)
         convo = file.convo
         title = f"{convo.display}::{case.name}"
-        assertion = snapshot.use_extension(ConversationSnapshot)
+        assertion = conversation_snapshot
         location = assertion.extension.get_location(test_location=assertion.test_location,
                                                     index=assertion.index)
         if run.error is not None:

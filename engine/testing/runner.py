@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import FlowbotError
+from engine.errors import CassetteError, FlowbotError
 from engine.llm.base import LLMProvider
 from engine.llm.dotenv import merged_environment
 from engine.llm.offline import OfflineProvider
@@ -97,15 +97,16 @@ class CaseRunner:
         turns: list[dict[str, Any]] = []
         if case.description:
             run.transcript["description"] = case.description
-        if case.start is not None:
-            session.state = case.start.state
+        state = None
+        if case.start is not None:  # mid-flow: enter that state with those slots
+            state = case.start.state
             session.slots = copy.deepcopy(dict(case.start.slots))
-            run.transcript["start"] = {"state": case.start.state,
-                                       "slots": _brief(dict(case.start.slots))}
-        else:
-            greeting = engine.start(session)
-            run.results.append(greeting)
-            turns.append(describe_turn(0, greeting, {}))
+            run.transcript["start"] = {"state": state,
+                                       "slots": {k: _brief(v) for k, v in session.slots.items()}}
+        before = dict(session.slots)
+        greeting = engine.start(session, state)
+        run.results.append(greeting)
+        turns.append(describe_turn(0, greeting, before))
         run.transcript["turns"] = turns
         for number, turn in enumerate(case.turns, 1):
             before = dict(session.slots)
@@ -114,6 +115,10 @@ class CaseRunner:
             except FlowbotError as exc:
                 run.error = (f"{self._where(case, turn, number)}: the turn could not run: "
                              f"{exc.format()}")
+                if isinstance(exc, CassetteError):
+                    run.error += (f"\nRecord the model's answers with: flowbot test "
+                                  f"{self.convo.display} --record (needs OPENAI_API_KEY, or "
+                                  "OPENAI_BASE_URL for a local server)")
                 return run
             run.results.append(result)
             turns.append(describe_turn(number, result, before))

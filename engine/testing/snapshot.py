@@ -98,7 +98,12 @@ def _value_lines(name: str, old: Any, new: Any) -> list[str]:
         for index in range(max(len(old), len(new))):
             before = old[index] if index < len(old) else None
             after = new[index] if index < len(new) else None
-            if before != after:
+            if isinstance(before, Mapping) and isinstance(after, Mapping):
+                for key in dict.fromkeys([*before, *after]):
+                    if before.get(key) != after.get(key):
+                        lines += _value_lines(f"{name}[{index}].{key}", before.get(key),
+                                              after.get(key))
+            elif before != after:
                 lines.append(f"  {name}[{index}]:")
                 lines += [f"    - {_shown(before)}"] if before is not None else []
                 lines += [f"    + {_shown(after)}"] if after is not None else []
