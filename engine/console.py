@@ -247,9 +247,15 @@ class Chat:
                 if not self.command(line.strip()):
                     return
                 continue
+            if self.session.ended:  # a message after the end starts a new conversation
+                self.said, self.began = [], None
             result = self.turn(line)
             if result is not None and result.ended:
-                return
+                if not self.options.interactive:
+                    return
+                # At a terminal, stay: the finished conversation can still be saved.
+                self._note("the conversation has ended: /save NAME keeps it as a test case, "
+                           "a new message starts again, /quit leaves")
 
 
 def terminal_lines(prompt: str) -> Iterator[str]:

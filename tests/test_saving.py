@@ -15,6 +15,8 @@ import yaml
 
 from engine import Engine, load_flow
 from engine.console import ChatOptions, run_chat
+from engine.testing.convo import load_convo
+from engine.testing.runner import CaseRunner, provider_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CONVO_SCHEMA = json.loads((ROOT / "schemas" / "convo.schema.json").read_text(encoding="utf-8"))
@@ -202,3 +204,30 @@ def test_windows_line_endings_are_kept(flow: Path) -> None:
     chat(flow, "show me suvs", "/save second")
     assert convo(flow).read_bytes() == (b"flow: cars.yaml\r\ncases:\r\n  first:\r\n    turns: [hi]"
                                         b"\r\n  second:\r\n    turns:\r\n      - show me suvs\r\n")
+
+
+def test_a_finished_conversation_can_still_be_saved_at_the_terminal(flow: Path) -> None:
+    out = io.StringIO()
+    lines = ["show me suvs under 35k", "bye", "/save ends_politely", "/quit"]
+    run_chat(Engine(load_flow(flow)), ChatOptions(interactive=True), lines=lambda: iter(lines),
+             out=out)
+    assert "the conversation has ended" in out.getvalue()
+    assert cases(flow) == {"ends_politely": {"turns": ["show me suvs under 35k", "bye"]}}
+
+
+def test_a_message_after_the_end_starts_a_new_case(flow: Path) -> None:
+    lines = ["bye", "show me suvs under 35k", "/save second", "/quit"]
+    run_chat(Engine(load_flow(flow)), ChatOptions(interactive=True), lines=lambda: iter(lines),
+             out=io.StringIO())
+    assert cases(flow) == {"second": {"turns": ["show me suvs under 35k"]}}
+
+
+def test_a_saved_case_runs_as_a_test_with_the_replies_the_chat_gave(flow: Path) -> None:
+    typed = ["show me suvs under 35k", "tell me about the Kona", "book a test drive"]
+    out = chat(flow, *typed, "/save from_chat")
+    convo_file = load_convo(convo(flow))
+    run = CaseRunner(convo_file, provider_for(convo_file)).run(convo_file.cases["from_chat"])
+    assert run.error is None and not run.failures
+    replies = [text for result in run.results for text in result.texts]
+    assert all(reply in out for reply in replies)
+    assert [t["user"] for t in run.transcript["turns"][1:]] == typed
