@@ -183,7 +183,7 @@ def describe_turn(number: int, result: TurnResult, before: Mapping[str, Any]) ->
         entry["user"] = result.user
         entry["intent"] = result.intent
         entry["route"] = result.route
-        if result.route in ("example", "llm"):  # rules are always 1.0
+        if result.route == "example" or (result.route == "llm" and result.intent):
             entry["confidence"] = round(result.confidence, 2)
     entry["state"] = result.state
     changed = {name: _brief(value) for name, value in result.slots.items()
