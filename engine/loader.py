@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.build import FlowBuilder
 from engine.checks import check_graph, check_names, check_shadowing
@@ -39,13 +40,13 @@ class LoadReport:
         return [d for d in self.diagnostics if d.severity == "warning"]
 
 
-def _read_text(path: Path, reporter: Reporter) -> str | None:
+def _read_text(path: Path, reporter: Reporter, kind: str, empty: str) -> str | None:
     start = Position(1, 1)
     if not path.exists():
         reporter.at(start, "no such file")
         return None
     if path.is_dir():
-        reporter.at(start, "is a directory, not a flow file")
+        reporter.at(start, f"is a directory, not a {kind} file")
         return None
     if not path.is_file():
         reporter.at(start, "not a regular file")
@@ -60,18 +61,37 @@ def _read_text(path: Path, reporter: Reporter) -> str | None:
         reporter.at(start, f"file is too large (the limit is {MAX_FLOW_BYTES} bytes)")
         return None
     if b"\x00" in raw:
-        reporter.at(start, "binary file: a flow must be UTF-8 YAML text")
+        reporter.at(start, f"binary file: a {kind} must be UTF-8 YAML text")
         return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        reporter.at(Position(line, 1), "not UTF-8 text: a flow must be UTF-8 YAML")
+        reporter.at(Position(line, 1), f"not UTF-8 text: a {kind} must be UTF-8 YAML")
         return None
     if not text.strip():
-        reporter.at(start, _EMPTY)
+        reporter.at(start, empty)
         return None
     return text
+
+
+def read_yaml_document(path: Path, reporter: Reporter, kind: str = "flow",
+                       empty: str = _EMPTY) -> Any:
+    """The data of a YAML file with every position in `reporter.sources`, or None
+    once the reason is reported (missing, unreadable, binary, empty, bad YAML)."""
+    text = _read_text(path, reporter, kind, empty)
+    if text is None:
+        return None
+    try:
+        data, sources = load_yaml(text)
+    except YamlSyntaxError as exc:
+        for problem in exc.problems:
+            reporter.at(problem.position, problem.message)
+        return None
+    reporter.sources = sources
+    if data is None:
+        reporter.at(Position(1, 1), empty)
+    return data
 
 
 def check_flow(path: str | os.PathLike[str]) -> LoadReport:
@@ -79,22 +99,12 @@ def check_flow(path: str | os.PathLike[str]) -> LoadReport:
     display = os.fspath(path)
     reporter = Reporter(display)
     file = Path(display)
-    text = _read_text(file, reporter)
-    if text is None:
-        return LoadReport(display, None, reporter.sorted())
-    try:
-        data, sources = load_yaml(text)
-    except YamlSyntaxError as exc:
-        for problem in exc.problems:
-            reporter.at(problem.position, problem.message)
-        return LoadReport(display, None, reporter.sorted())
-    reporter.sources = sources
+    data = read_yaml_document(file, reporter)
     if data is None:
-        reporter.at(Position(1, 1), _EMPTY)
         return LoadReport(display, None, reporter.sorted())
     if not isinstance(data, dict):
-        reporter.at(sources.value(()), "a flow file must be a mapping with 'flow', 'start' "
-                                       "and 'states'")
+        reporter.at(reporter.sources.value(()),
+                    "a flow file must be a mapping with 'flow', 'start' and 'states'")
         return LoadReport(display, None, reporter.sorted())
     check_schema(data, reporter)
     if not reporter.has_errors:

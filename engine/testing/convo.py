@@ -22,7 +22,7 @@ from engine.diagnostics import Reporter
 from engine.errors import ConvoFileError, Diagnostic, FlowError, did_you_mean
 from engine.flow import Flow, Row
 from engine.llm.setup import default_cassette
-from engine.loader import load_flow
+from engine.loader import load_flow, read_yaml_document
 from engine.schema import check_schema, fast_validator, schema_file
 from engine.testing.stubs import (
     StubError,
@@ -31,11 +31,10 @@ from engine.testing.stubs import (
     stub_function,
     with_stubs,
 )
-from engine.yamlsrc import Position, YamlSyntaxError, load_yaml
 
 SUFFIX = ".convo.yaml"
 DEFAULT_TODAY = datetime.date(2026, 1, 5)  # a Monday: "tomorrow" and "Friday" stay put
-MAX_BYTES = 5_000_000
+_EMPTY = "a conversation test file must be a mapping with 'flow' and 'cases'"
 _UNSET: Any = object()  # an expectation not given, as opposed to `intent: null`
 
 
@@ -102,44 +101,16 @@ def is_convo_file(path: Path) -> bool:
     return path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX)
 
 
-def _read(path: Path, reporter: Reporter) -> str | None:
-    start = Position(1, 1)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        reporter.at(start, "no such file")
-        return None
-    except OSError as exc:
-        reporter.at(start, f"cannot read: {exc.strerror}")
-        return None
-    if len(raw) > MAX_BYTES:
-        reporter.at(start, f"file is too large (the limit is {MAX_BYTES} bytes)")
-        return None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        reporter.at(Position(raw[: exc.start].count(b"\n") + 1, 1), "not UTF-8 text")
-        return None
-
-
 def load_convo(path: str | os.PathLike[str]) -> ConvoFile:
     """Read and check one conversation test file; ConvoFileError lists every problem."""
     display = os.fspath(path)
     file = Path(display)
     reporter = Reporter(display)
-    text = _read(file, reporter)
-    if text is None:
+    data = read_yaml_document(file, reporter, kind="conversation test file", empty=_EMPTY)
+    if data is None:
         raise ConvoFileError(reporter.sorted())
-    try:
-        data, sources = load_yaml(text)
-    except YamlSyntaxError as exc:
-        for problem in exc.problems:
-            reporter.at(problem.position, problem.message)
-        raise ConvoFileError(reporter.sorted()) from None
-    reporter.sources = sources
     if not isinstance(data, dict):
-        reporter.at(Position(1, 1), "a conversation test file must be a mapping with 'flow' "
-                                    "and 'cases'")
+        reporter.at(reporter.sources.value(()), _EMPTY)
         raise ConvoFileError(reporter.sorted())
     check_schema(data, reporter, _validator())
     if reporter.has_errors:
