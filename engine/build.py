@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import actions as action_mod
-from engine.data import load_tables
+from engine.data import columns_of, load_tables
 from engine.diagnostics import Reporter
 from engine.errors import did_you_mean
 from engine.flow import (
@@ -62,8 +62,10 @@ DEFAULT_MESSAGES = {
 class FlowBuilder(SnippetCompiler):
     """Builds one Flow; read `flow` and `reporter.diagnostics` afterwards."""
 
-    def __init__(self, raw: Mapping[str, Any], path: Path, reporter: Reporter) -> None:
+    def __init__(self, raw: Mapping[str, Any], path: Path, reporter: Reporter,
+                 tables: Mapping[str, tuple[Row, ...]] | None = None) -> None:
         self.raw = raw
+        self.replaced_tables = tables or {}  # rows a test puts in place of a data file
         self.path = path
         self.base = path.parent
         self.state_names = set(raw.get("states", {}))
@@ -308,6 +310,10 @@ class FlowBuilder(SnippetCompiler):
 
     def build(self) -> Flow:
         self.data, self.columns = load_tables(self.raw.get("data", {}), self.base, self.r)
+        for table, rows in self.replaced_tables.items():
+            if table in self.data:  # before anything reads them: enum values_from too
+                self.data[table] = rows
+                self.columns[table] = columns_of(rows) if rows else None
         self._ref("state", self.raw["start"], self.state_names, ("start",))
         slots = self.slots()
         intents = self.intents()

@@ -7,6 +7,7 @@ raises FlowError with all of them, never a traceback.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from engine.build import FlowBuilder
 from engine.checks import check_graph, check_names, check_shadowing
 from engine.diagnostics import Reporter
 from engine.errors import Diagnostic, FlowError
-from engine.flow import Flow
+from engine.flow import Flow, Row
 from engine.schema import check_schema, flow_schema, schema_path
 from engine.yamlsrc import Position, SourceMap, YamlSyntaxError, load_yaml
 
@@ -94,8 +95,12 @@ def read_yaml_document(path: Path, reporter: Reporter, kind: str = "flow",
     return data
 
 
-def check_flow(path: str | os.PathLike[str]) -> LoadReport:
-    """Check one flow file; the report holds the Flow when it has no errors."""
+def check_flow(path: str | os.PathLike[str],
+               tables: Mapping[str, tuple[Row, ...]] | None = None) -> LoadReport:
+    """Check one flow file; the report holds the Flow when it has no errors.
+
+    `tables` replaces the rows of data tables the flow names (conversation tests
+    use it to stub a table)."""
     display = os.fspath(path)
     reporter = Reporter(display)
     file = Path(display)
@@ -111,16 +116,17 @@ def check_flow(path: str | os.PathLike[str]) -> LoadReport:
         check_names(data, reporter)
     if reporter.has_errors:
         return LoadReport(display, None, reporter.sorted())
-    flow = FlowBuilder(data, file.resolve(), reporter).build()
+    flow = FlowBuilder(data, file.resolve(), reporter, tables).build()
     if not reporter.has_errors:
         check_graph(flow, reporter)
         check_shadowing(flow, reporter)
     return LoadReport(display, None if reporter.has_errors else flow, reporter.sorted())
 
 
-def load_flow(path: str | os.PathLike[str]) -> Flow:
+def load_flow(path: str | os.PathLike[str],
+              tables: Mapping[str, tuple[Row, ...]] | None = None) -> Flow:
     """Load a flow or raise FlowError carrying every diagnostic."""
-    report = check_flow(path)
+    report = check_flow(path, tables)
     if report.flow is None:
         raise FlowError(report.diagnostics)
     return report.flow

@@ -49,7 +49,8 @@ def find_convo_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def pytest_args(files: list[Path], options: RunOptions) -> list[str]:
-    args = [str(file) for file in files]
+    # --snapshot-details: name unused snapshots, not just count them
+    args = [*(str(file) for file in files), "--snapshot-details"]
     if options.update:
         args.append("--snapshot-update")
     if options.record:

@@ -20,7 +20,7 @@ import jsonschema  # type: ignore[import-untyped,unused-ignore]
 
 from engine.diagnostics import Reporter
 from engine.errors import ConvoFileError, Diagnostic, FlowError, did_you_mean
-from engine.flow import Flow, Row
+from engine.flow import Flow, PythonAction, Row
 from engine.llm.setup import default_cassette
 from engine.loader import load_flow, read_yaml_document
 from engine.schema import check_schema, fast_validator, schema_file
@@ -144,14 +144,18 @@ class _Builder:
 
     def build(self) -> ConvoFile | None:
         data = self.data
-        flow_path = self.base / data["flow"]
+        tables = self._tables()
+        shown = os.path.relpath(self.base / data["flow"])
         try:
-            self.flow = load_flow(flow_path)
+            self.flow = load_flow(shown, tables)
         except FlowError as exc:
             errors = "; ".join(d.format() for d in exc.errors[:3])
-            self.report.error(("flow",), f"the flow '{data['flow']}' does not load: {errors}")
+            self.report.error(("flow",), f"the flow does not load: {errors}")
             return None
-        self.flow = self._stubbed(self.flow)
+        for table in tables.keys() - self.flow.data.keys():
+            self.report.error(("data", table), f"the flow has no data table '{table}'"
+                              f"{did_you_mean(table, self.flow.data)}", key=True)
+        self.flow = with_stubs(self.flow, self._functions())
         today = self._today(data.get("today"), ("today",), DEFAULT_TODAY)
         seed = data.get("seed", 0)
         start = self._start(data.get("start"), ("start",))
@@ -164,19 +168,19 @@ class _Builder:
         return ConvoFile(self.file, self.display, self.flow, data.get("llm", "replay"),
                          cassette, cases)
 
-    def _stubbed(self, flow: Flow) -> Flow:
+    def _tables(self) -> dict[str, tuple[Row, ...]]:
+        """Stub tables, read before the flow loads: enum slots take their values
+        (`values_from`) from the stub rows, as lookups do."""
         tables: dict[str, tuple[Row, ...]] = {}
         for table, source in self.data.get("data", {}).items():
-            where = ("data", table)
-            if table not in flow.data:
-                self.report.error(where, f"the flow has no data table '{table}'"
-                                  f"{did_you_mean(table, flow.data)}", key=True)
-                continue
             try:
                 tables[table] = read_stub_table(source, self.base)
             except StubError as exc:
-                self.report.error(where, str(exc))
-        named = python_actions(flow)
+                self.report.error(("data", table), str(exc))
+        return tables
+
+    def _functions(self) -> dict[str, PythonAction]:
+        named = python_actions(self.flow)
         functions = {}
         for name, stub in self.data.get("actions", {}).items():
             where = ("actions", name)
@@ -189,7 +193,7 @@ class _Builder:
                 functions[name] = stub_function(name, stub, self.base)
             except StubError as exc:
                 self.report.error(where, str(exc))
-        return with_stubs(flow, tables, functions)
+        return functions
 
     def _today(self, value: str | None, where: tuple[Any, ...],
                default: datetime.date) -> datetime.date:

@@ -72,6 +72,15 @@ def conversation_snapshot(request: pytest.FixtureRequest) -> SnapshotAssertion:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    option = config.option
+    if (option.update_snapshots and option.maxfail
+            and any(isinstance(item, ConvoCase) for item in items)):
+        # With -x/--maxfail the run may stop before some cases, and syrupy would then
+        # delete their snapshots as unused: skip unused-snapshot handling altogether.
+        option.disable_unused_snapshots = True
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if is_convo_file(file_path):
         return ConvoTestFile.from_parent(parent, path=file_path)
@@ -120,25 +129,35 @@ class ConvoCase(pytest.Function):
         return str(super().repr_failure(excinfo))
 
 
+def _keep(assertion: SnapshotAssertion, location: str) -> None:
+    """Leave a stored snapshot as it is: a match against itself marks it used, so
+    --snapshot-update neither rewrites it nor deletes it as unused."""
+    kept = stored_text(location)
+    if kept is not None:
+        assert assertion == kept
+
+
 def _case_test(file: ConvoTestFile, case: Case) -> Callable[[SnapshotAssertion], None]:
     def run_case(conversation_snapshot: SnapshotAssertion) -> None:
-        runner = file.runner()
-        run = runner.run(case)
+        assertion = conversation_snapshot
+        location = assertion.extension.get_location(test_location=assertion.test_location,
+                                                    index=assertion.index)
+        title = f"{file.convo.display}::{case.name}"
+        try:
+            runner = file.runner()
+            run = runner.run(case)
+        except FlowbotError as exc:  # no model to record with, an unreadable cassette...
+            _keep(assertion, location)
+            raise ConversationFailure(f"{title} could not run\n{exc.format()}") from None
+        except BaseException:
+            _keep(assertion, location)
+            raise
         coverage = file.config.stash[_COVERAGE]
         seen = coverage.setdefault(str(file.path), FlowCoverage(runner.engine.flow))
         for result in run.results:
             seen.observe(result)
-        convo = file.convo
-        title = f"{convo.display}::{case.name}"
-        assertion = conversation_snapshot
-        location = assertion.extension.get_location(test_location=assertion.test_location,
-                                                    index=assertion.index)
-        if run.error is not None:
-            # The transcript is cut short: keep the stored snapshot as it is (a match
-            # against itself marks it used, so --snapshot-update will not delete it).
-            kept = stored_text(location)
-            if kept is not None:
-                assert assertion == kept
+        if run.error is not None:  # the transcript is cut short: not a snapshot to keep
+            _keep(assertion, location)
             raise ConversationFailure(f"{title} failed\n{run.error}")
         problems = [*run.failures]
         matched = assertion == run.transcript  # syrupy records the outcome either way

@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.errors import CassetteError, FlowbotError
 from engine.llm.base import LLMProvider
+from engine.llm.cassette import RERECORD_HINT
 from engine.llm.dotenv import merged_environment
 from engine.llm.offline import OfflineProvider
 from engine.llm.setup import LLMOptions, provider_from_env
@@ -113,12 +114,13 @@ class CaseRunner:
             try:
                 result = engine.handle(session, turn.user)
             except FlowbotError as exc:
-                run.error = (f"{self._where(case, turn, number)}: the turn could not run: "
-                             f"{exc.format()}")
-                if isinstance(exc, CassetteError):
-                    run.error += (f"\nRecord the model's answers with: flowbot test "
-                                  f"{self.convo.display} --record (needs OPENAI_API_KEY, or "
-                                  "OPENAI_BASE_URL for a local server)")
+                message = exc.format()
+                if isinstance(exc, CassetteError):  # the hint for tests, not for `flowbot run`
+                    message = message.replace(RERECORD_HINT, (
+                        f"Record the model's answers with: flowbot test {self.convo.display} "
+                        "--record (needs OPENAI_API_KEY, or OPENAI_BASE_URL for a local "
+                        "server)"))
+                run.error = f"{self._where(case, turn, number)}: the turn could not run: {message}"
                 return run
             run.results.append(result)
             turns.append(describe_turn(number, result, before))

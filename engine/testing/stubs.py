@@ -58,10 +58,10 @@ def python_actions(flow: Flow) -> set[str]:
     return {action.name for action in _all_actions(flow) if isinstance(action, CallPython)}
 
 
-def with_stubs(flow: Flow, tables: Mapping[str, tuple[Row, ...]],
-               functions: Mapping[str, PythonAction]) -> Flow:
-    """A copy of `flow` reading `tables` and calling `functions` instead of its own."""
-    if not tables and not functions:
+def with_stubs(flow: Flow, functions: Mapping[str, PythonAction]) -> Flow:
+    """A copy of `flow` calling `functions` instead of its own Python actions.
+    (Stub tables are given to `load_flow`, so that enum values drawn from them agree.)"""
+    if not functions:
         return flow
 
     def actions(items: tuple[Action, ...]) -> tuple[Action, ...]:
@@ -82,6 +82,5 @@ def with_stubs(flow: Flow, tables: Mapping[str, tuple[Row, ...]],
         flow,
         states={name: state(s) for name, s in flow.states.items()},
         global_transitions=transitions(flow.global_transitions),
-        data={**flow.data, **tables},
     )
 
