@@ -27,3 +27,4 @@ test: lint
 bench: setup
 	$(BIN)/python benchmarks/turns.py
 	$(BIN)/python benchmarks/llm_cost.py
+	$(BIN)/python benchmarks/convo_tests.py

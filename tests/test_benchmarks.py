@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks import llm_cost
+from benchmarks import convo_tests, llm_cost
 from benchmarks.turns import Sizes, format_details, format_table, run
 
 TINY = Sizes(rounds=1, cycles=1, warmup_cycles=1, sessions=100, states=20, intents=10,
@@ -50,3 +50,31 @@ def test_llm_cost_benchmark_counts_are_sane() -> None:
     verdicts = llm_cost.format_verdicts(report).splitlines()
     assert len(verdicts) == 4
     assert all(line.startswith(("PASS", "FAIL")) for line in verdicts)
+
+
+def test_convo_tests_benchmark_runs_tiny_generated_cases_through_flowbot_test(
+        tmp_path: Path) -> None:
+    # Tiny and without the fixed-cost runs, to keep this test near 3 s: it still
+    # records a cassette, writes snapshots and runs `flowbot test` once.
+    sizes = convo_tests.Sizes(cases=6, files=2, runs=1, fixed_costs=False)
+    report = convo_tests.run(sizes, tmp_path)
+
+    assert [row.key for row in report.rows] == [
+        "cases", "model_calls", "flowbot_test", "per_case", "baseline", "baseline_split",
+        "ratio",
+    ]
+    figures = report.figures
+    assert figures["all_passed"] is True
+    assert figures["summary"].startswith("6 passed")
+    assert (figures["cases"], figures["files"]) == (6, 2)
+    assert figures["turns"] >= 6 * 4
+    assert figures["turns"] == figures["in_process"]["turns"]
+    assert 6 <= figures["model_calls"] == figures["in_process"]["replayed_calls"]
+    assert 0 < figures["cassette_entries"] <= figures["model_calls"]
+    assert figures["verdicts"] == {}  # only 200 cases, or a projection from them, get one
+    assert len(list((tmp_path / "project").glob("generated_*.convo.yaml"))) == 2
+    assert (tmp_path / "project" / "cassettes" / "cars.llm.yaml").is_file()
+    table = convo_tests.format_table(report.rows)
+    for row in report.rows:
+        assert row.label in table and row.value in table
+    json.dumps(figures)  # --json must be able to print it

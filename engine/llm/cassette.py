@@ -78,7 +78,12 @@ class _Redactor:
         return pieces if "".join(pieces) == whole else tuple(word_pieces(whole))
 
 
-class _CassetteDumper(yaml.SafeDumper):
+# libyaml when present: a test run loads every cassette it replays, ~5x faster.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _CassetteDumper(_FAST_DUMPER):  # type: ignore[misc,valid-type]
     """A safe dumper that writes multi-line strings as literal `|` blocks, so a
     prompt reads in the file as it was written."""
 
@@ -253,7 +258,7 @@ class Cassette:
 def _load_yaml(path: Path, text: str) -> Any:
     """Parse the text, turning any YAML failure into one line naming the file and place."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_FAST_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

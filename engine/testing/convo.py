@@ -28,6 +28,7 @@ from engine.testing.stubs import (
     StubError,
     python_actions,
     read_stub_table,
+    slot_names,
     stub_function,
     with_stubs,
 )
@@ -141,6 +142,8 @@ class _Builder:
         self.data = data
         self.report = reporter
         self.flow: Flow
+        self.slots: set[str] = set()
+        self.any_python = False
 
     def build(self) -> ConvoFile | None:
         data = self.data
@@ -156,6 +159,8 @@ class _Builder:
             self.report.error(("data", table), f"the flow has no data table '{table}'"
                               f"{did_you_mean(table, self.flow.data)}", key=True)
         self.flow = with_stubs(self.flow, self._functions())
+        self.slots = slot_names(self.flow)
+        self.any_python = bool(python_actions(self.flow))
         today = self._today(data.get("today"), ("today",), DEFAULT_TODAY)
         seed = data.get("seed", 0)
         start = self._start(data.get("start"), ("start",))
@@ -214,7 +219,19 @@ class _Builder:
         if value is None:
             return None
         self._state(value["state"], (*where, "state"))
-        return Start(value["state"], value.get("slots", {}))
+        slots = value.get("slots", {})
+        self._slots(slots, (*where, "slots"))
+        return Start(value["state"], slots)
+
+    def _slots(self, slots: Mapping[str, Any], where: tuple[Any, ...]) -> None:
+        """A misspelt slot name would make a check pass (it is always unset) or a start
+        quietly incomplete: names the flow never uses are errors. When the flow has
+        Python actions, which may set any name, only a near miss of a known one is."""
+        for name in slots:
+            hint = did_you_mean(name, self.slots)
+            if name not in self.slots and (hint or not self.any_python):
+                self.report.error((*where, name), f"the flow has no slot '{name}'{hint}",
+                                  key=True)
 
     def _case(self, name: str, data: dict[str, Any], today: datetime.date, seed: int,
               start: Start | None) -> Case:
@@ -242,6 +259,7 @@ class _Builder:
         if isinstance(intent, str) and intent not in flow.intents:
             self.report.error((*where, "intent"), f"the flow has no intent '{intent}'"
                               f"{did_you_mean(intent, flow.intents)}")
+        self._slots(data.get("slots", {}), (*where, "slots"))
         pattern = None
         if "matches" in data:
             try:

@@ -102,6 +102,9 @@ def _kind(labels: Sequence[str], done: Sequence[bool]) -> KindCoverage:
     return KindCoverage(len(labels) - len(missing), len(labels), missing)
 
 
+_FILLED = frozenset({"slot_filled", "slot_corrected"})
+
+
 class FlowCoverage:
     """What the observed turns of one flow reached; merge the coverage of several runs."""
 
@@ -130,6 +133,9 @@ class FlowCoverage:
             self.intents.add(result.intent)
         self.slots.update(name for name, value in result.slots.items()
                           if value is not None and name in flow.slots)
+        # A slot filled and then cleared within the same turn was still exercised.
+        self.slots.update(event["slot"] for event in result.events
+                          if event.get("type") in _FILLED and event.get("slot") in flow.slots)
 
     def merge(self, other: FlowCoverage) -> None:
         """Add what `other` covered; it must watch the same flow file, loaded or not

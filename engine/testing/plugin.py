@@ -161,11 +161,16 @@ def _case_test(file: ConvoTestFile, case: Case) -> Callable[[SnapshotAssertion],
             raise ConversationFailure(f"{title} failed\n{run.error}")
         problems = [*run.failures]
         matched = assertion == run.transcript  # syrupy records the outcome either way
-        if not matched:
+        stored = None if matched else stored_text(location)
+        if not matched and stored is None:
+            problems.append(f"{title}: there is no snapshot of this case yet "
+                            f"({os.path.relpath(location)}): write it with flowbot test "
+                            "--update (pytest: --snapshot-update)")
+        elif not matched:
             turn_lines = {number: turn.line for number, turn in enumerate(case.turns, 1)}
             problems.append(f"{title}: the conversation differs from its snapshot "
                             f"{os.path.relpath(location)}")
-            problems += explain_change(stored_text(location), run.transcript, turn_lines)
+            problems += explain_change(stored, run.transcript, turn_lines)
             problems.append(UPDATE_HINT)
         if problems:
             raise ConversationFailure("\n".join(problems))

@@ -14,7 +14,17 @@ from typing import Any
 
 from engine.actions import ActionImportError, import_python_action
 from engine.data import DataFileError, read_table
-from engine.flow import Action, CallPython, Flow, PythonAction, Row, State, Transition
+from engine.flow import (
+    Action,
+    CallPython,
+    Flow,
+    Lookup,
+    PythonAction,
+    Row,
+    SetSlots,
+    State,
+    Transition,
+)
 
 
 class StubError(Exception):
@@ -56,6 +66,18 @@ def _all_actions(flow: Flow) -> Iterator[Action]:
 def python_actions(flow: Flow) -> set[str]:
     """The names of the Python actions the flow calls."""
     return {action.name for action in _all_actions(flow) if isinstance(action, CallPython)}
+
+
+def slot_names(flow: Flow) -> set[str]:
+    """Every name a slot can have: the declared slots, lookup results and `set` keys.
+    (Python actions may set others: only they know.)"""
+    names = set(flow.slots)
+    for action in _all_actions(flow):
+        if isinstance(action, Lookup):
+            names.add(action.target)
+        elif isinstance(action, SetSlots):
+            names.update(action.values)
+    return names
 
 
 def with_stubs(flow: Flow, functions: Mapping[str, PythonAction]) -> Flow:

@@ -1,0 +1,108 @@
+"""Conversation test files read directly (no inner pytest): what the loader accepts and
+refuses, and how a changed transcript is explained."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ConvoFileError
+from engine.testing.convo import load_convo
+from engine.testing.runner import CaseRunner, provider_for
+from engine.testing.snapshot import ConversationSnapshot, dump_transcript, explain_change
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def flows(tmp_path: Path) -> Path:
+    for name in ("cars.yaml", "actions.py"):
+        shutil.copy(ROOT / "flows" / name, tmp_path)
+    shutil.copytree(ROOT / "flows" / "data", tmp_path / "data")
+    return tmp_path
+
+
+def write(folder: Path, text: str) -> Path:
+    path = folder / "t.convo.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def errors(path: Path) -> list[str]:
+    with pytest.raises(ConvoFileError) as caught:
+        load_convo(path)
+    return [d.format() for d in caught.value.diagnostics]
+
+
+def test_a_misspelt_slot_in_a_check_or_a_start_is_an_error_with_a_suggestion(
+        flows: Path) -> None:
+    path = write(flows, "flow: cars.yaml\n"
+                        "start: {state: browse, slots: {bugdet: 30000}}\n"
+                        "cases:\n"
+                        "  a:\n"
+                        "    turns: [{user: hi, expect: {slots: {nmae: null}}}]\n")
+    assert errors(path) == [
+        f"{path}:2:32: error: the flow has no slot 'bugdet' (did you mean 'budget'?)",
+        f"{path}:5:41: error: the flow has no slot 'nmae' (did you mean 'name'?)",
+    ]
+
+
+def test_lookup_results_and_python_action_outputs_are_slots_a_test_may_name(
+        flows: Path) -> None:
+    path = write(flows, "flow: cars.yaml\n"
+                        "cases:\n"
+                        "  a:\n"
+                        "    turns: [{user: hi, expect: {slots: {matches: null, "
+                        "loyalty_points: null}}}]\n")
+    assert list(load_convo(path).cases) == ["a"]  # `matches` from a lookup; cars runs Python
+
+
+def test_stub_rows_give_enum_values_drawn_from_the_table(flows: Path) -> None:
+    # The flow's synonyms for `make` must still point at makes the stub table has.
+    others = "".join(f"    - {{make: {make}, model: M{i}, price: 1}}\n"
+                     for i, make in enumerate(["Chevrolet", "Volkswagen", "Mercedes-Benz"]))
+    path = write(flows, "flow: cars.yaml\n"
+                        "data:\n"
+                        "  cars:\n"
+                        "    - {make: Acme, model: Roadster, year: 2030, body_type: coupe,\n"
+                        "       price: 9999, fuel: electric, seats: 2, drive: rwd,\n"
+                        "       mpg: null, range_miles: 300, description: Test car}\n"
+                        + others +
+                        "cases:\n"
+                        "  a:\n"
+                        "    turns: [{user: tell me about the Roadster, "
+                        "expect: {state: details, says: '$9,999'}}]\n")
+    convo = load_convo(path)
+    run = CaseRunner(convo, provider_for(convo)).run(convo.cases["a"])
+    assert run.error is None and run.failures == []
+
+
+def test_a_case_can_start_mid_flow_and_the_state_says_what_it_says_on_arrival(
+        flows: Path) -> None:
+    path = write(flows, "flow: cars.yaml\n"
+                        "cases:\n"
+                        "  a:\n"
+                        "    start: {state: browse, slots: {body_type: suv}}\n"
+                        "    turns: [{user: 30k, expect: {slots: {budget: 30000}}}]\n")
+    convo = load_convo(path)
+    run = CaseRunner(convo, provider_for(convo)).run(convo.cases["a"])
+    greeting = run.transcript["turns"][0]
+    assert greeting["state"] == "browse" and "budget" in greeting["bot"][0]
+    assert run.failures == [] and run.transcript["start"]["slots"] == {"body_type": "suv"}
+
+
+def test_a_changed_slot_is_explained_key_by_key() -> None:
+    old = {"case": "a", "turns": [{"turn": 1, "user": "hi", "state": "s",
+                                   "slots": {"budget": 30000, "body_type": "suv"}}]}
+    new = {"case": "a", "turns": [{"turn": 1, "user": "hi", "state": "s",
+                                   "slots": {"budget": 35000, "body_type": "suv"}}]}
+    lines = explain_change(dump_transcript(old), new, {1: 7})
+    assert lines == ["turn 1 'hi', line 7:", "  slots.budget:", "    - 30000", "    + 35000"]
+
+
+def test_volatile_fields_never_reach_a_snapshot() -> None:
+    text = ConversationSnapshot().serialize(
+        {"turns": [{"turn": 1, "llm": {"latency_ms": 12, "replayed": True, "calls": 1}}]})
+    assert "latency_ms" not in text and "replayed" not in text and "calls: 1" in text
