@@ -3,7 +3,10 @@ refuses, and how a changed transcript is explained."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,39 @@ def test_volatile_fields_never_reach_a_snapshot() -> None:
     text = ConversationSnapshot().serialize(
         {"turns": [{"turn": 1, "llm": {"latency_ms": 12, "replayed": True, "calls": 1}}]})
     assert "latency_ms" not in text and "replayed" not in text and "calls: 1" in text
+
+
+def test_every_example_flow_has_conversation_tests() -> None:
+    flows = [p for p in (ROOT / "flows").glob("*.yaml") if not p.name.endswith(".convo.yaml")]
+    assert flows
+    for flow in flows:
+        tested = {load_convo(p).flow.name for p in (ROOT / "flows").glob("*.convo.yaml")}
+        assert flow.stem in tested, f"{flow.name} has no *.convo.yaml tests"
+
+
+def test_changing_a_cars_response_fails_naming_the_case_and_turn_until_update(
+        tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "flows", tmp_path / "flows",
+                    ignore=shutil.ignore_patterns("clinic*", "__pycache__"))
+    shutil.rmtree(tmp_path / "flows" / "__snapshots__" / "clinic.convo", ignore_errors=True)
+    shutil.rmtree(tmp_path / "flows" / "__snapshots__" / "clinic_offline.convo",
+                  ignore_errors=True)
+    flow = tmp_path / "flows" / "cars.yaml"
+    flow.write_text(flow.read_text("utf-8").replace(
+        "Thanks for visiting Acme Motors. Goodbye!", "Bye for now from Acme Motors!"), "utf-8")
+
+    def flowbot_test(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli", "test", "flows", *args],
+                              cwd=tmp_path, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    failed = flowbot_test()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "flows/cars.convo.yaml::compare_then_book: the conversation differs" in failed.stdout
+    assert "turn 11 'no', line " in failed.stdout  # the turn, and its line in the file
+    assert "- Thanks for visiting Acme Motors. Goodbye!" in failed.stdout
+    assert "+ Bye for now from Acme Motors!" in failed.stdout
+    assert flowbot_test("--update").returncode == 0
+    passed = flowbot_test("--coverage", "--min-coverage", "90")
+    assert passed.returncode == 0, passed.stdout
+    assert "cars  11/11 (100.0%)  40/40 (100.0%)" in passed.stdout
