@@ -62,6 +62,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.table import Report, Row, format_table, verdict
 from engine.flow import Flow
 from engine.llm.base import LLMProvider
 from engine.llm.cassette import Cassette
@@ -94,21 +95,6 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(cases=20, runs=1)
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    label: str
-    value: str
-    target: str = ""
-    verdict: str = ""  # "PASS", "MISS" or "" when the figure has no target
-
-
-@dataclass
-class Report:
-    rows: list[Row] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
 
 
 # ---- what customers say ---------------------------------------------------------------
@@ -652,10 +638,6 @@ def time_in_process(files: Sequence[Path], runs: int) -> InProcess:
 
 # ---- the whole benchmark ---------------------------------------------------------------------
 
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
 def run(sizes: Sizes, workdir: Path) -> Report:
     project = workdir / "project"
     trivial = workdir / "trivial"
@@ -706,7 +688,7 @@ def _report(sizes: Sizes, generated: Generated, recording: Recording, timed: Com
             f"{recording.cassette_bytes / 1024:,.0f} KB)"),
     ]
     if n == TARGET_CASES:
-        verdicts["flowbot_test"] = _verdict(seconds <= SECONDS_TARGET)
+        verdicts["flowbot_test"] = verdict(seconds <= SECONDS_TARGET)
         rows.append(Row("flowbot_test", "`flowbot test` (subprocess, replay)",
                         f"{seconds:.2f} s median", f"<= {SECONDS_TARGET:g} s",
                         verdicts["flowbot_test"]))
@@ -717,7 +699,7 @@ def _report(sizes: Sizes, generated: Generated, recording: Recording, timed: Com
     projected = None
     if n != TARGET_CASES and one is not None:
         projected = one.median + (seconds - one.median) * TARGET_CASES / n
-        verdicts["projected"] = _verdict(projected <= SECONDS_TARGET)
+        verdicts["projected"] = verdict(projected <= SECONDS_TARGET)
         rows.append(Row("projected", f"  projected to {TARGET_CASES} cases",
                         f"{projected:.2f} s", f"<= {SECONDS_TARGET:g} s", verdicts["projected"]))
     rows += [
@@ -765,16 +747,6 @@ def _report(sizes: Sizes, generated: Generated, recording: Recording, timed: Com
         "verdicts": verdicts,
     }
     return Report(rows, figures)
-
-
-def format_table(rows: Sequence[Row]) -> str:
-    header = Row("", "figure", "value", "target", "")
-    widths = [max(len(getattr(row, name)) for row in (header, *rows))
-              for name in ("label", "value", "target")]
-    lines = [f"{row.label:<{widths[0]}}  {row.value:<{widths[1]}}  "
-             f"{row.target:<{widths[2]}}  {row.verdict}".rstrip() for row in (header, *rows)]
-    lines.insert(1, "-" * max(len(line) for line in lines))
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,13 +35,14 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from transitions import Machine
 
 import engine as flowbot
+from benchmarks.table import Report, Row, format_table, verdict
 from engine import Engine, MemoryStore, check_flow, load_flow
 
 CARS = Path(__file__).resolve().parent.parent / "flows" / "cars.yaml"
@@ -89,25 +90,6 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(rounds=3, cycles=10, warmup_cycles=3, sessions=5_000, states=200, load_repeats=1)
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    label: str
-    value: str
-    target: str = ""
-    verdict: str = ""  # "PASS", "MISS" or "" when the figure has no target
-
-
-@dataclass
-class Report:
-    rows: list[Row] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 # ---- 1. turns -----------------------------------------------------------------
@@ -511,18 +493,18 @@ def run(sizes: Sizes, workdir: Path | None = None) -> Report:
             f"{bare.median_us:.1f} µs median, {bare.mean_us:.1f} µs mean"),
         Row("ratio", "flowbot / baseline (median turn)",
             f"{ratio:.1f}x (mean {bot.mean_us / bare.mean_us:.1f}x)",
-            f"<= {RATIO_TARGET:g}x", _verdict(ratio <= RATIO_TARGET)),
+            f"<= {RATIO_TARGET:g}x", verdict(ratio <= RATIO_TARGET)),
         Row("session_memory", f"idle session memory ({memory.sessions:,} sessions)",
             f"{memory.bytes_per_session:,.0f} B", f"<= {SESSION_BYTES_TARGET:,} B",
-            _verdict(memory.bytes_per_session <= SESSION_BYTES_TARGET)),
+            verdict(memory.bytes_per_session <= SESSION_BYTES_TARGET)),
         Row("session_json", "idle session as JSON", f"{memory.json_bytes:,} B"),
         Row("check_flow", f"check_flow, {load.states:,}-state flow (median of "
                           f"{len(load.runs_seconds)})",
             f"{load.check_seconds:.3f} s", f"<= {CHECK_FLOW_SECONDS_TARGET:g} s",
-            _verdict(load.check_seconds <= CHECK_FLOW_SECONDS_TARGET)),
+            verdict(load.check_seconds <= CHECK_FLOW_SECONDS_TARGET)),
         Row("diagnostics", "diagnostics of the generated flow",
             f"{load.errors} errors, {load.warnings} warnings", "0 errors",
-            _verdict(load.errors == 0)),
+            verdict(load.errors == 0)),
         Row("engine_build", f"Engine(flow), {load.states:,}-state flow",
             f"{load.engine_seconds:.3f} s"),
     ]
@@ -541,18 +523,6 @@ def run(sizes: Sizes, workdir: Path | None = None) -> Report:
         "verdicts": {row.key: row.verdict for row in rows if row.verdict},
     }
     return Report(rows, figures)
-
-
-def format_table(rows: Sequence[Row]) -> str:
-    header = Row("", "figure", "value", "target", "result")
-    widths = [max(len(getattr(r, name)) for r in (header, *rows))
-              for name in ("label", "value", "target")]
-    lines = []
-    for row in (header, *rows):
-        lines.append(f"{row.label:<{widths[0]}}  {row.value:<{widths[1]}}  "
-                     f"{row.target:<{widths[2]}}  {row.verdict}".rstrip())
-    lines.insert(1, "-" * len(max(lines, key=len)))
-    return "\n".join(lines)
 
 
 def format_details(report: Report) -> str:
