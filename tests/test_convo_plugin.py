@@ -595,3 +595,40 @@ def test_flowbot_test_k_runs_only_the_matching_cases(
     assert result.exit_code == 0, out
     assert "shop.convo.yaml::bye PASSED" in out
     assert "1 passed, 1 deselected" in out and "prices" not in out
+
+
+# ---- parallel runs and markers --------------------------------------------------------------
+
+def test_parallel_runs_write_the_same_snapshots_and_report_the_whole_coverage(
+        pytester: pytest.Pytester) -> None:
+    shop(pytester)
+    shop(pytester, CONVO.replace("prices:", "more_prices:").replace("bye:", "bye_again:"),
+         name="other.convo.yaml")
+    accepted(pytester, "-n", "2")
+    written = snapshots(pytester)
+    assert len(written) == 4
+    parallel = run(pytester, "-n", "2", "--flowbot-coverage=parallel.json")
+    serial = run(pytester, "--flowbot-coverage=serial.json")
+    assert parallel.ret == serial.ret == 0, output(parallel)
+    both = [json.loads((pytester.path / f"{n}.json").read_text("utf-8"))
+            for n in ("parallel", "serial")]
+    assert both[0] == both[1]
+    assert both[0]["flows"][0]["states"]["covered"] == 4  # hello, price, visit, goodbye
+    assert snapshots(pytester) == written
+
+
+def test_recording_refuses_to_run_in_parallel(pytester: pytest.Pytester) -> None:
+    shop(pytester)
+    result = run(pytester, "-n", "2", "--flowbot-record")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--flowbot-record cannot run with pytest-xdist" in output(result)
+
+
+def test_cases_carry_the_flowbot_marker_and_their_own_marks(
+        pytester: pytest.Pytester) -> None:
+    shop(pytester, CONVO.replace("  bye:\n", "  bye:\n    marks: [smoke]\n"))
+    write(pytester.path / "pytest.ini", "[pytest]\nmarkers =\n    smoke: quick checks\n")
+    accepted(pytester)
+    smoke = run(pytester, "-m", "smoke", "--strict-markers")
+    smoke.assert_outcomes(passed=1, deselected=1)
+    run(pytester, "-m", "not flowbot").assert_outcomes(deselected=2)

@@ -86,6 +86,7 @@ class Case:
     seed: int
     turns: tuple[Turn, ...]
     line: int
+    marks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,8 @@ class _Builder:
         own_start = self._start(data.get("start"), (*where, "start"))
         return Case(name, data.get("description", ""), own_start or start,
                     self._today(data.get("today"), (*where, "today"), today),
-                    data.get("seed", seed), turns, self.report.sources.key(where).line)
+                    data.get("seed", seed), turns, self.report.sources.key(where).line,
+                    tuple(data.get("marks", ())))
 
     def _turn(self, turn: str | dict[str, Any], where: tuple[Any, ...]) -> Turn:
         line = self.report.sources.value(where).line

@@ -137,6 +137,21 @@ class FlowCoverage:
         self.slots.update(event["slot"] for event in result.events
                           if event.get("type") in _FILLED and event.get("slot") in flow.slots)
 
+    def to_data(self) -> dict[str, Any]:
+        """Plain data, for a pytest-xdist worker to hand its share to the controller."""
+        return {"flow": self.flow.path, "states": sorted(self.states),
+                "transitions": sorted(self.transitions), "intents": sorted(self.intents),
+                "slots": sorted(self.slots)}
+
+    def add_data(self, data: Mapping[str, Any]) -> None:
+        """Add what `to_data` of another process reported for this same flow."""
+        if data["flow"] != self.flow.path:
+            raise ValueError(f"cannot merge coverage of {data['flow']} into {self.flow.path}")
+        self.states.update(data["states"])
+        self.transitions.update(i for i in data["transitions"] if i < len(self._transitions))
+        self.intents.update(data["intents"])
+        self.slots.update(data["slots"])
+
     def merge(self, other: FlowCoverage) -> None:
         """Add what `other` covered; it must watch the same flow file, loaded or not
         by the same call (positions of transitions are compared, not objects)."""

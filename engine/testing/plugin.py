@@ -18,6 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from engine.errors import ConvoFileError, FlowbotError
+from engine.loader import load_flow
 from engine.testing.convo import Case, ConvoFile, is_convo_file, load_convo
 from engine.testing.coverage import (
     CoverageReport,
@@ -54,6 +55,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_COVERAGE] = {}
+    config.addinivalue_line("markers", "flowbot: a conversation test case (*.convo.yaml)")
+    if config.getoption("flowbot_record") and getattr(config.option, "numprocesses", None):
+        # Workers recording at once would each rewrite the cassette, losing answers.
+        raise pytest.UsageError("--flowbot-record cannot run with pytest-xdist: drop -n")
 
 
 @pytest.fixture
@@ -96,8 +101,11 @@ class ConvoTestFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         self.convo = load_convo(os.path.relpath(self.path))
         for case in self.convo.cases.values():
-            yield ConvoCase.from_parent(self, name=case.name, callobj=_case_test(self, case),
-                                        case=case)
+            item = ConvoCase.from_parent(self, name=case.name, callobj=_case_test(self, case),
+                                         case=case)
+            for mark in ("flowbot", *case.marks):
+                item.add_marker(mark)
+            yield item
 
     def runner(self) -> CaseRunner:
         if self._runner is None:
@@ -192,9 +200,28 @@ def _reports(config: pytest.Config) -> list[CoverageReport]:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    worker_output = getattr(config, "workeroutput", None)
+    if worker_output is not None:  # a pytest-xdist worker: the controller reports
+        worker_output["flowbot_coverage"] = [seen.to_data()
+                                             for seen in config.stash[_COVERAGE].values()]
+        return
     minimum = session.config.getoption("flowbot_min_coverage")
     if minimum is not None and exitstatus == 0 and below(_reports(session.config), minimum):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker finished; add the coverage its cases reached."""
+    coverage = node.config.stash[_COVERAGE]
+    for number, data in enumerate(getattr(node, "workeroutput", {}).get("flowbot_coverage", [])):
+        try:
+            seen = FlowCoverage(load_flow(data["flow"]))
+        except FlowbotError:  # the flow changed or vanished while the tests ran
+            continue
+        seen.add_data(data)
+        coverage[f"{node.gateway.id}:{number}"] = seen  # _reports merges them by flow
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
