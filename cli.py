@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +17,9 @@ from engine.graph import to_dot, to_mermaid
 from engine.llm.setup import MODES, LLMOptions, provider_from_env
 from engine.testing.command import RunOptions, run_tests
 from engine.testing.convo import check_convo, is_convo_file
+from engine.testing.coverage import DEFAULT_JSON
 from engine.testing.rerun import render, rerun
+from engine.testing.saving import save_from_chat
 from engine.testing.transcripts import read_transcript
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,7 +75,7 @@ def run(flow: Path, as_json: bool, session_path: Path | None, max_input: int | N
     engine = Engine(loaded, provider=provider, max_input_chars=max_input)
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not as_json
     options = ChatOptions(as_json=as_json, session_path=session_path, interactive=interactive,
-                          color=use_color(interactive))
+                          color=use_color(interactive), save_case=partial(save_from_chat, flow))
     try:
         run_chat(engine, options)
     except KeyboardInterrupt:  # Ctrl-C while reading a pipe: stop quietly, like a shell
@@ -120,8 +123,13 @@ def graph(flow: Path, fmt: str) -> None:
 @click.argument("transcript", type=click.Path(path_type=Path))
 @click.option("--flow", "flow", type=click.Path(path_type=Path), required=True, metavar="FLOW",
               help="The flow to re-run the recorded conversations against.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              metavar="YYYY-MM-DD",
+              help="The date the conversations were recorded on, so that 'Friday' or "
+                   "'tomorrow' mean the days they meant then [default: today].")
 @click.option("--llm", "llm_mode", type=click.Choice(MODES), default=None,
-              help="live, record, replay or offline, as for `flowbot run`.")
+              help="live, record, replay or offline, as for `flowbot run` [default: "
+                   "FLOWBOT_LLM, else live when a key or base URL is set, else offline].")
 @click.option("--cassette", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Cassette file for record/replay, as for `flowbot run`.")
 @click.option("--lenient", is_flag=True, default=None,
@@ -130,19 +138,37 @@ def graph(flow: Path, fmt: str) -> None:
               help="List every turn, the same ones too, and what was not compared.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @reports_errors
-def replay(transcript: Path, flow: Path, llm_mode: str | None, cassette: Path | None,
-           lenient: bool | None, verbose: bool, quiet: bool) -> None:
+def replay(transcript: Path, flow: Path, today: datetime.datetime | None, llm_mode: str | None,
+           cassette: Path | None, lenient: bool | None, verbose: bool, quiet: bool) -> None:
     """Re-run the conversations in TRANSCRIPT against FLOW and print where they now differ.
 
     \b
     TRANSCRIPT: JSON lines from `flowbot run --json` (several runs may be
     concatenated), or {"role": "user"|"bot", "text": ...} lines.
     Exit 0 when every turn is the same, 1 when any differs, 2 for bad input.
+
+    \b
+    Dates: relative dates are read against today's date unless --today gives
+    the day the transcript was recorded; without it, a recording from another
+    day may differ wherever the bot names a date.
+
+    \b
+    The model: as with `flowbot run`, unless --llm or FLOWBOT_LLM says
+    otherwise, open-ended turns ask the live model whenever OPENAI_API_KEY or
+    OPENAI_BASE_URL is set (in the environment or .env) or the flow has an
+    llm.base_url: that costs money and is not repeatable. Use --llm replay
+    with a cassette, or --llm offline, for repeatable runs. The model in use
+    is named on stderr (never the key).
     """
     conversations = read_transcript(transcript)
     loaded = load_flow(flow)
     provider = provider_from_env(loaded, options=LLMOptions(llm_mode, cassette, lenient or None))
-    report = rerun(Engine(loaded, provider=provider), conversations)
+    if provider.enabled:  # names the model and server; the key is never shown
+        click.echo(provider.describe(), err=True)
+    day = today.date() if today is not None else None  # click.DateTime gives a datetime
+    engine = Engine(loaded, provider=provider,
+                    today=(lambda: day) if day is not None else datetime.date.today)
+    report = rerun(engine, conversations)
     for line in render(report, verbose=verbose, quiet=quiet):
         click.echo(line)
     sys.exit(0 if report.same else 1)
@@ -162,7 +188,7 @@ def replay(transcript: Path, flow: Path, llm_mode: str | None, cassette: Path | 
 @click.option("--coverage", is_flag=True,
               help="Print which states, transitions, intents and slots the tests exercised, "
                    "and write them to flowbot-coverage.json.")
-@click.option("--coverage-json", default="flowbot-coverage.json", show_default=True,
+@click.option("--coverage-json", default=DEFAULT_JSON, show_default=True,
               metavar="FILE", help="Where --coverage writes its JSON.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="N",
               help="Fail when a flow's coverage is below N percent (implies --coverage).")

@@ -313,7 +313,8 @@ class FlowBuilder(SnippetCompiler):
         for table, rows in self.replaced_tables.items():
             if table in self.data:  # before anything reads them: enum values_from too
                 self.data[table] = rows
-                self.columns[table] = columns_of(rows) if rows else None
+                if rows:  # no rows: keep the real columns, so names still check out
+                    self.columns[table] = columns_of(rows)
         self._ref("state", self.raw["start"], self.state_names, ("start",))
         slots = self.slots()
         intents = self.intents()

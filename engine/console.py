@@ -8,6 +8,7 @@ stdin is not a terminal; and JSON lines (`--json`) for programs.
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import os
 import sys
@@ -18,9 +19,9 @@ from typing import IO, Any
 
 import click
 
+from engine.errors import FlowbotError
 from engine.result import TurnResult
 from engine.session import Session, load_session_file, save_session_file
-from engine.testing.saving import SaveError, display_path, save_case
 from engine.turn import Engine
 
 COMMANDS = {
@@ -34,12 +35,20 @@ COMMANDS = {
 }
 
 
+# What `/save NAME` calls: (NAME, the user's turns, where the conversation began when it
+# was resumed mid-flow or None, the engine's date) -> the line to print; a FlowbotError
+# says why not. The caller binds the flow (cli.py: engine.testing.saving.save_from_chat),
+# so this module needs nothing from engine.testing.
+SaveCase = Callable[[str, list[str], dict[str, Any] | None, datetime.date], str]
+
+
 @dataclass
 class ChatOptions:
     as_json: bool = False
     session_path: Path | None = None
     interactive: bool = False
     color: bool = False
+    save_case: SaveCase | None = None  # None: /save is not available
 
 
 @dataclass
@@ -80,11 +89,21 @@ class Chat:
         else:
             self._note(f"resumed session {session.id[:8]} in state '{session.state}'")
             if session.turns:
-                self.began = {"state": session.state, "slots": copy.deepcopy(session.slots)}
+                self.began = self._resumed_at(session)
             if self.options.as_json:
                 self._emit_json({"user": None, "resumed": True, "state": session.state,
                                  "slots": session.slots})
         return session
+
+    def _resumed_at(self, session: Session) -> dict[str, Any]:
+        """Where a resumed conversation began, for /save: its state and the values of
+        the slots the flow declares. A case's `start:` re-enters the state (engine/testing/runner.py
+        calls Engine.start(session, state)), which runs its lookups and actions again:
+        their results (`matches`, a whole table's rows) need not be written down."""
+        declared = self.engine.flow.slots
+        slots = {name: copy.deepcopy(value) for name, value in session.slots.items()
+                 if name in declared and value is not None}
+        return {"state": session.state, "slots": slots}
 
     def _fit_to_flow(self, session: Session) -> None:
         """The flow may have changed since the session was saved: forget a pending
@@ -169,17 +188,19 @@ class Chat:
         return True
 
     def _save_case(self, words: list[str]) -> None:
+        save = self.options.save_case
+        if save is None:
+            self._print("saving test cases is not available here")
+            return
         if len(words) != 1:
             self._print("usage: /save NAME  (letters, digits, '_' and '-')")
             return
         try:
-            saved = save_case(Path(self.engine.flow.path), words[0], self.said, self.began)
-        except SaveError as exc:
-            self._print(exc.format())
-            return
-        shown = display_path(saved.path)
-        self._print(f"saved case '{saved.name}' ({saved.turns} turn{'s' * (saved.turns != 1)}) "
-                    f"to {shown}; run it with: flowbot test {shown}")
+            message = save(words[0], list(self.said), copy.deepcopy(self.began),
+                           self.engine.today())
+        except FlowbotError as exc:
+            message = exc.format()
+        self._print(message)
 
     def _print_trace(self) -> None:
         last = self.last

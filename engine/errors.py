@@ -123,8 +123,16 @@ class CassetteError(FlowbotError):
     """Replay cannot serve a request (a strict miss), or a cassette is unreadable.
 
     Not an LLMError on purpose: a test running from a cassette must fail loudly
-    when its conversation changed, not quietly fall back.
+    when its conversation changed, not quietly fall back. `hint` says how to record
+    the answer; whoever catches the error may replace it with one for its own command.
     """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def format(self) -> str:
+        return str(self) if self.hint is None else f"{self}\n{self.hint}"
 
 
 class StoreError(FlowbotError):

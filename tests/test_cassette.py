@@ -148,7 +148,7 @@ def test_strict_miss_shows_the_changed_prompt_line_and_how_to_re_record(tmp_path
 
     with pytest.raises(CassetteError) as caught:
         ReplayBackend(Cassette.load(path)).complete(changed)
-    message = str(caught.value)
+    message = caught.value.format()
     assert f"no recorded answer for this request in {path}" in message
     assert f"recorded {make_call('When are you open?').key()}" in message  # the nearest one
     assert "\n-        Answer briefly.\n" in message
@@ -161,7 +161,7 @@ def test_strict_miss_on_a_missing_cassette_says_so(tmp_path: Path) -> None:
     path = tmp_path / "never-recorded.yaml"
     with pytest.raises(CassetteError, match="does not exist") as caught:
         ReplayBackend(Cassette.load(path)).complete(make_call("hi"))
-    assert "FLOWBOT_LLM=record" in str(caught.value)
+    assert "FLOWBOT_LLM=record" in caught.value.format()
 
 
 def test_strict_miss_on_an_empty_cassette_says_so(tmp_path: Path) -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ConvoFileError
+from engine.replies import Reply
+from engine.result import TurnResult
 from engine.testing.convo import load_convo
-from engine.testing.runner import CaseRunner, provider_for
-from engine.testing.snapshot import ConversationSnapshot, dump_transcript, explain_change
+from engine.testing.runner import CaseRunner, describe_turn, provider_for
+from engine.testing.snapshot import dump_transcript, explain_change
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,10 +107,14 @@ def test_a_changed_slot_is_explained_key_by_key() -> None:
     assert lines == ["turn 1 'hi', line 7:", "  slots.budget:", "    - 30000", "    + 35000"]
 
 
-def test_volatile_fields_never_reach_a_snapshot() -> None:
-    text = ConversationSnapshot().serialize(
-        {"turns": [{"turn": 1, "llm": {"latency_ms": 12, "replayed": True, "calls": 1}}]})
-    assert "latency_ms" not in text and "replayed" not in text and "calls: 1" in text
+def test_what_changes_between_runs_stays_out_of_the_transcript() -> None:
+    result = TurnResult(user="is it good for camping?", replies=[Reply("Yes.")],
+                        state="details", slots={}, route="llm",
+                        llm={"provider": "openai", "model": "m", "calls": 1, "latency_ms": 812,
+                             "replayed": True, "source": "llm", "prompt_tokens": 9,
+                             "messages": [{"role": "user", "content": "hi"}]})
+    turn = describe_turn(1, result, {})
+    assert turn["llm"] == {"model": "m", "calls": 1, "source": "llm", "prompt_tokens": 9}
 
 
 def test_every_example_flow_has_conversation_tests() -> None:
@@ -145,3 +151,28 @@ def test_changing_a_cars_response_fails_naming_the_case_and_turn_until_update(
     passed = flowbot_test("--coverage", "--min-coverage", "90")
     assert passed.returncode == 0, passed.stdout
     assert "cars  11/11 (100.0%)  40/40 (100.0%)" in passed.stdout
+
+
+def test_case_names_must_make_distinct_portable_snapshot_file_names(flows: Path) -> None:
+    path = write(flows, "flow: cars.yaml\n"
+                        "cases:\n"
+                        "  Booking: {turns: [hi]}\n"
+                        "  booking: {turns: [hi]}\n"
+                        "  con: {turns: [hi]}\n")
+    assert errors(path) == [
+        f"{path}:4:3: error: case 'booking' differs from case 'Booking' only in capitals: "
+        "their snapshot files would clash on macOS and Windows",
+        f"{path}:5:3: error: 'con' is a reserved file name on Windows: choose another case name",
+    ]
+
+
+def test_an_empty_stub_table_is_a_clear_error_when_enum_values_come_from_it(
+        flows: Path) -> None:
+    path = write(flows, "flow: cars.yaml\n"
+                        "data: {cars: []}\n"
+                        "cases:\n"
+                        "  a: {turns: [hi]}\n")
+    [problem] = errors(path)
+    assert problem.startswith(f"{path}:1:7: error: the flow does not load: ")
+    assert "enum slot 'make' needs 'values', or 'values_from' naming a column with values" \
+        in problem

@@ -283,12 +283,13 @@ def test_record_writes_the_cassette_and_a_plain_run_replays_it(
     replayed.assert_outcomes(passed=2)
 
 
-def test_record_without_a_model_says_it_needs_one(pytester: pytest.Pytester) -> None:
+def test_record_without_a_model_stops_once_before_any_case_runs(
+        pytester: pytest.Pytester) -> None:
     shop(pytester)
     result = run(pytester, "--flowbot-record")
-    assert result.ret == 1
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = output(result)
-    assert "--record needs a model: set OPENAI_API_KEY (or OPENAI_BASE_URL" in text
+    assert text.count("--record needs a model: set OPENAI_API_KEY (or OPENAI_BASE_URL") == 1
     assert "Traceback" not in text
     assert not (pytester.path / "cassettes").exists()
 
@@ -532,7 +533,7 @@ def test_update_keeps_the_snapshots_when_the_model_cannot_be_set_up(
     else:
         write(pytester.path / "cassettes" / "shop.llm.yaml", "{{{ not yaml\n")
         result = run(pytester, "--snapshot-update")
-    assert result.ret == 1
+    assert result.ret != 0
     assert snapshots(pytester) == before
 
 
@@ -569,6 +570,14 @@ def test_flowbot_test_with_a_missing_path_exits_4(pytester: pytest.Pytester) -> 
     result = flowbot_test("shop.convo.yaml", "nowhere")
     assert result.exit_code == 4
     assert "flowbot test: no such file or folder: nowhere" in result.output
+
+
+def test_flowbot_test_refuses_a_file_that_is_not_a_conversation_test(
+        pytester: pytest.Pytester) -> None:
+    shop(pytester)
+    result = flowbot_test("shop.yaml")
+    assert result.exit_code == 4
+    assert "not a conversation test file (*.convo.yaml): shop.yaml" in result.output
 
 
 def test_flowbot_test_update_writes_the_snapshots_then_a_plain_run_passes(
@@ -632,3 +641,25 @@ def test_cases_carry_the_flowbot_marker_and_their_own_marks(
     smoke = run(pytester, "-m", "smoke", "--strict-markers")
     smoke.assert_outcomes(passed=1, deselected=1)
     run(pytester, "-m", "not flowbot").assert_outcomes(deselected=2)
+
+
+def test_with_syrupy_disabled_python_tests_still_run_and_convo_files_say_why_not(
+        pytester: pytest.Pytester) -> None:
+    shop(pytester)
+    write(pytester.path / "test_plain.py", "def test_ok():\n    assert True\n")
+    run(pytester, "-p", "no:syrupy", "test_plain.py").assert_outcomes(passed=1)
+    result = run(pytester, "-p", "no:syrupy")
+    result.assert_outcomes(errors=1)
+    text = output(result)
+    assert "conversation tests need the syrupy pytest plugin" in text
+    assert "INTERNALERROR" not in text and "Traceback" not in text
+
+
+def test_a_stored_snapshot_that_is_not_a_transcript_is_said_so(
+        pytester: pytest.Pytester) -> None:
+    shop(pytester)
+    accepted(pytester)
+    write(pytester.path / "__snapshots__" / "shop.convo" / "bye.yaml", "- just\n- a list\n")
+    result = run(pytester, "-k", "bye")
+    assert result.ret == 1
+    assert "the stored snapshot is not a conversation transcript" in output(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from engine import Engine, load_flow
 from engine.testing.rerun import Observed, compare
 from engine.testing.transcripts import RecordedTurn
 
@@ -194,3 +196,114 @@ def test_a_model_answer_now_replaced_by_the_fallback_is_a_difference() -> None:
         "route: 'llm' -> 'fallback'",
         "reply: - Yes, lots of room. / + Sorry, I didn't get that."]
     assert "not now" in notes[0]
+
+
+# ---- resumed conversations, dates, partial recordings, byte-order marks, the model ----
+
+
+@pytest.mark.parametrize("answer", ["30k", "30000"])
+def test_a_resumed_conversation_is_asked_again_for_the_slot_it_waited_for(
+        tmp_path: Path, answer: str) -> None:
+    # A bare "30000" is a budget only as the answer to "What's your budget?": the
+    # re-run must be waiting for that slot, as the live session was.
+    session = tmp_path / "session.json"
+    flowbot("run", CARS, "--session", str(session), input="show me suvs\n")
+    code, resumed, _ = flowbot("run", CARS, "--session", str(session), "--json",
+                               input=answer + "\n")
+    assert code == 0 and json.loads(resumed.splitlines()[-1])["slots"]["budget"] == 30000
+    path = tmp_path / "resumed.jsonl"
+    path.write_text(resumed, encoding="utf-8")
+    code, out, _ = flowbot("replay", str(path), "--flow", CARS, "--verbose")
+    assert code == 0
+    assert out.splitlines() == [f'conversation 1 (line 1), turn 1 "{answer}": same',
+                                "1 conversation, 1 turn: all the same"]
+
+
+MONDAY = datetime.date(2024, 6, 3)
+BOOKING = ["book a test drive of the kona", "friday", "Sam Lee", "555 123 4567", "yes"]
+
+
+def recorded_on(day: datetime.date, messages: list[str]) -> str:
+    """What `flowbot run --json` prints for MESSAGES on DAY (the command cannot pin
+    the date): the greeting's line, then one line per turn."""
+    engine = Engine(load_flow(CARS), today=lambda: day)
+    session = engine.new_session()
+    results = [engine.start(session), *(engine.handle(session, text) for text in messages)]
+    return "".join(json.dumps(result.to_dict(), default=str) + "\n" for result in results)
+
+
+def test_today_replays_relative_dates_as_on_the_day_they_were_recorded(
+        tmp_path: Path) -> None:
+    path = tmp_path / "booking.jsonl"
+    path.write_text(recorded_on(MONDAY, BOOKING), encoding="utf-8")
+    assert "Friday 7 June 2024" in path.read_text(encoding="utf-8")
+    code, out, _ = flowbot("replay", str(path), "--flow", CARS, "--today", "2024-06-03")
+    assert (code, out) == (0, "1 conversation, 5 turns: all the same\n")
+    code, out, _ = flowbot("replay", str(path), "--flow", CARS)  # read against today
+    assert code == 1
+    assert "    - Shall I book a test drive of the Kona on Friday 7 June 2024" in out
+
+
+@pytest.mark.parametrize("value", ["2024-13-01", "03/06/2024", "friday"])
+def test_a_today_that_is_not_a_yyyy_mm_dd_date_exits_2_saying_so(
+        transcript: Path, value: str) -> None:
+    code, out, err = flowbot("replay", str(transcript), "--flow", CARS, "--today", value)
+    assert (code, out) == (2, "")
+    assert f"Invalid value for '--today': '{value}' does not match the format" in err
+    assert "%Y-%m-%d" in err and "Traceback" not in err
+
+
+def test_a_turn_recorded_without_replies_has_its_words_left_alone(
+        transcript: Path, tmp_path: Path) -> None:
+    lines = [json.loads(line) for line in transcript.read_text().splitlines()]
+    bye = next(line for line in lines if line["user"] == "bye")
+    del bye["replies"]
+    path = tmp_path / "no-replies.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    flow = edited_copy(tmp_path, GOODBYE, "Bye for now!")  # would differ, were it recorded
+    code, out, _ = flowbot("replay", str(path), "--flow", flow, "--verbose")
+    assert code == 0
+    assert ('conversation 1 (line 1), turn 5 "bye": same\n'
+            "    note: replies not compared: the recording does not hold them") in out
+    differences, _ = compare(RecordedTurn("bye", None, state="end", recorded=frozenset({"state"})),
+                             Observed(("Bye for now!",), "end", None, "rule", True, False))
+    assert differences == ()
+
+
+def test_an_export_user_line_without_a_bot_line_is_not_a_reply_difference(
+        tmp_path: Path) -> None:
+    path = tmp_path / "cut-short.jsonl"
+    path.write_text('{"role": "user", "text": "show me suvs"}\n', encoding="utf-8")
+    code, out, _ = flowbot("replay", str(path), "--flow", CARS)
+    assert (code, out) == (0, "1 conversation, 1 turn: all the same\n")
+
+
+def test_a_transcript_starting_with_a_byte_order_mark_is_read(
+        transcript: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_text(transcript.read_text(encoding="utf-8"), encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    code, out, _ = flowbot("replay", str(path), "--flow", CARS)
+    assert (code, out) == (0, "2 conversations, 7 turns: all the same\n")
+
+
+def test_help_says_what_today_does_and_that_a_key_means_the_live_model() -> None:
+    code, out, _ = flowbot("replay", "--help")
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "--today YYYY-MM-DD" in flat
+    assert "costs money and is not repeatable" in flat
+
+
+def test_a_live_model_is_named_on_stderr_without_its_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-replay-test-0123456789abcdefghij"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    # Nothing listens there, and these rule-routed turns never ask the model anyway.
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://user:hunter2@127.0.0.1:9/v1")
+    path = tmp_path / "rules.jsonl"
+    path.write_text(recorded_on(MONDAY, ["show me suvs", "30k"]), encoding="utf-8")
+    code, out, err = flowbot("replay", str(path), "--flow", CARS)
+    assert (code, out) == (0, "1 conversation, 2 turns: all the same\n")
+    assert err.startswith("LLM: ") and "(live)" in err
+    assert secret not in err and "hunter2" not in err

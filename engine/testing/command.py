@@ -13,12 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.testing.convo import is_convo_file
+from engine.testing.convo import is_convo_file, shown_path
+from engine.testing.coverage import DEFAULT_JSON
 
 # Folders that never hold a project's own tests.
 _SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "__snapshots__", "site-packages",
                            "venv", "env"})
 NO_TESTS = 5  # pytest's "no tests were collected"
+USAGE_ERROR = 4  # pytest's
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,14 @@ class RunOptions:
     record: bool = False
     keyword: str | None = None
     coverage: bool = False
-    coverage_json: str = "flowbot-coverage.json"
+    coverage_json: str = DEFAULT_JSON
     min_coverage: float | None = None
     verbose: int = 0
     exitfirst: bool = False
 
 
 def find_convo_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Every conversation test file under `paths`, in a stable order; a file named
-    directly is taken whatever its name."""
+    """Every conversation test file under `paths`, in a stable order."""
     for path in paths:
         if path.is_file():
             yield path
@@ -72,12 +73,18 @@ def run_tests(paths: list[Path], options: RunOptions) -> int:
     """Run the conversation tests; returns pytest's exit code."""
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
-        print(f"flowbot test: no such file or folder: {', '.join(missing)}")
-        return 4  # pytest's usage error
+        print(f"flowbot test: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return USAGE_ERROR
+    others = [shown_path(p) for p in paths if p.is_file() and not is_convo_file(p)]
+    if others:
+        print(f"flowbot test: not a conversation test file (*.convo.yaml): {', '.join(others)}"
+              " (run Python tests with pytest)", file=sys.stderr)
+        return USAGE_ERROR
     files = list(dict.fromkeys(find_convo_files(paths or [Path(".")])))
     if not files:
         where = ", ".join(str(p) for p in paths) or "this folder"
-        print(f"flowbot test: no *.convo.yaml conversation test files under {where}")
+        print(f"flowbot test: no *.convo.yaml conversation test files under {where}",
+              file=sys.stderr)
         return NO_TESTS
     # A pytest of its own: in this process `engine` is already imported, so pytest
     # could not rewrite the plugin's asserts and would warn (an error under

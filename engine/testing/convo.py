@@ -36,6 +36,8 @@ from engine.testing.stubs import (
 SUFFIX = ".convo.yaml"
 DEFAULT_TODAY = datetime.date(2026, 1, 5)  # a Monday: "tomorrow" and "Friday" stay put
 _EMPTY = "a conversation test file must be a mapping with 'flow' and 'cases'"
+_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                       *(f"lpt{i}" for i in range(1, 10))})
 _UNSET: Any = object()  # an expectation not given, as opposed to `intent: null`
 
 
@@ -99,6 +101,16 @@ class ConvoFile:
     cases: Mapping[str, Case]
 
 
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """A path as a user wants to read it: relative when it is under the working folder
+    (on Windows a path on another drive has no relative form at all)."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return os.fspath(path)
+    return os.fspath(path) if relative.startswith("..") else relative
+
+
 def is_convo_file(path: Path) -> bool:
     return path.name.endswith(SUFFIX) and len(path.name) > len(SUFFIX)
 
@@ -149,7 +161,7 @@ class _Builder:
     def build(self) -> ConvoFile | None:
         data = self.data
         tables = self._tables()
-        shown = os.path.relpath(self.base / data["flow"])
+        shown = shown_path(self.base / data["flow"])
         try:
             self.flow = load_flow(shown, tables)
         except FlowError as exc:
@@ -165,6 +177,7 @@ class _Builder:
         today = self._today(data.get("today"), ("today",), DEFAULT_TODAY)
         seed = data.get("seed", 0)
         start = self._start(data.get("start"), ("start",))
+        self._case_names(list(data["cases"]))
         cases = {name: self._case(name, case, today, seed, start)
                  for name, case in data["cases"].items()}
         # By default the flow's own cassette: a conversation recorded with
@@ -173,6 +186,25 @@ class _Builder:
                     else default_cassette(self.flow))
         return ConvoFile(self.file, self.display, self.flow, data.get("llm", "replay"),
                          cassette, cases)
+
+    def _case_names(self, names: list[str]) -> None:
+        """Each case is a snapshot file named after it: names must make distinct, portable
+        file names (macOS and Windows ignore case; Windows reserves a few names)."""
+        seen: dict[str, str] = {}
+        for name in names:
+            where = ("cases", name)
+            folded = name.casefold()
+            if folded in seen:
+                self.report.error(where, f"case '{name}' differs from case '{seen[folded]}' "
+                                         "only in capitals: their snapshot files would clash "
+                                         "on macOS and Windows", key=True)
+            seen.setdefault(folded, name)
+            if folded.split(".")[0] in _RESERVED:
+                self.report.error(where, f"'{name}' is a reserved file name on Windows: "
+                                         "choose another case name", key=True)
+            if len(name) > 200:
+                self.report.error(where, "case name is too long for a file name (at most 200 "
+                                         "characters)", key=True)
 
     def _tables(self) -> dict[str, tuple[Row, ...]]:
         """Stub tables, read before the flow loads: enum slots take their values

@@ -19,6 +19,7 @@ from typing import Any
 from engine.flow import Flow, Transition
 from engine.result import TurnResult
 
+DEFAULT_JSON = "flowbot-coverage.json"  # where --coverage writes unless told otherwise
 KINDS = ("states", "transitions", "intents", "slots")
 MAX_LISTED = 20  # missing items shown per kind in the table; the JSON lists them all
 _MAX_CONDITION = 60

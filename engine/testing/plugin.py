@@ -8,26 +8,26 @@ bookkeeping (which snapshots a run used) work as for Python tests.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
-from engine.errors import ConvoFileError, FlowbotError
+from engine.errors import FlowbotError
 from engine.loader import load_flow
-from engine.testing.convo import Case, ConvoFile, is_convo_file, load_convo
+from engine.testing.convo import Case, ConvoFile, is_convo_file, load_convo, shown_path
 from engine.testing.coverage import (
+    DEFAULT_JSON,
     CoverageReport,
     FlowCoverage,
     below,
     format_table,
     write_json,
 )
-from engine.testing.runner import CaseRunner, provider_for
+from engine.testing.runner import CaseRunner, RecordError, provider_for
 from engine.testing.snapshot import ConversationSnapshot, explain_change, stored_text
 
 UPDATE_HINT = ("If the new behaviour is right, accept it with: flowbot test --update "
@@ -44,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--flowbot-record", action="store_true", default=False,
                     help="ask the live (or local) model and re-record the cassettes of the "
                          "conversation tests, instead of replaying them")
-    group.addoption("--flowbot-coverage", nargs="?", const="flowbot-coverage.json",
+    group.addoption("--flowbot-coverage", nargs="?", const=DEFAULT_JSON,
                     default=None, metavar="JSON",
                     help="report which states, transitions, intents and slots the "
                          "conversation tests exercised, and write it to JSON "
@@ -78,12 +78,21 @@ def conversation_snapshot(request: pytest.FixtureRequest) -> SnapshotAssertion:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    cases = [item for item in items if isinstance(item, ConvoCase)]
     option = config.option
-    if (option.update_snapshots and option.maxfail
-            and any(isinstance(item, ConvoCase) for item in items)):
+    if getattr(option, "update_snapshots", False) and option.maxfail and cases:
         # With -x/--maxfail the run may stop before some cases, and syrupy would then
         # delete their snapshots as unused: skip unused-snapshot handling altogether.
         option.disable_unused_snapshots = True
+    if config.getoption("flowbot_record"):
+        # No model to record with is one problem, said once, before any case runs.
+        for file in dict.fromkeys(case.parent for case in cases):
+            try:
+                cast(ConvoTestFile, file).runner()
+            except RecordError as exc:
+                raise pytest.UsageError(exc.format()) from None
+            except FlowbotError:
+                pass  # an unreadable cassette and such: each case reports it
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -99,7 +108,10 @@ class ConvoTestFile(pytest.File):
     _runner: CaseRunner | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
-        self.convo = load_convo(os.path.relpath(self.path))
+        if not self.config.pluginmanager.hasplugin("syrupy"):
+            raise FlowbotError(f"{shown_path(self.path)}: conversation tests need the syrupy "
+                               "pytest plugin, which is disabled here (-p no:syrupy?)")
+        self.convo = load_convo(shown_path(self.path))
         for case in self.convo.cases.values():
             item = ConvoCase.from_parent(self, name=case.name, callobj=_case_test(self, case),
                                          case=case)
@@ -115,7 +127,7 @@ class ConvoTestFile(pytest.File):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
-        if isinstance(excinfo.value, ConvoFileError):
+        if isinstance(excinfo.value, FlowbotError):
             return excinfo.value.format()
         return str(super().repr_failure(excinfo))
 
@@ -161,7 +173,9 @@ def _case_test(file: ConvoTestFile, case: Case) -> Callable[[SnapshotAssertion],
             _keep(assertion, location)
             raise
         coverage = file.config.stash[_COVERAGE]
-        seen = coverage.setdefault(str(file.path), FlowCoverage(runner.engine.flow))
+        seen = coverage.get(str(file.path))
+        if seen is None:
+            seen = coverage[str(file.path)] = FlowCoverage(runner.engine.flow)
         for result in run.results:
             seen.observe(result)
         if run.error is not None:  # the transcript is cut short: not a snapshot to keep
@@ -172,13 +186,13 @@ def _case_test(file: ConvoTestFile, case: Case) -> Callable[[SnapshotAssertion],
         stored = None if matched else stored_text(location)
         if not matched and stored is None:
             problems.append(f"{title}: there is no snapshot of this case yet "
-                            f"({os.path.relpath(location)}): write it with flowbot test "
+                            f"({shown_path(location)}): write it with flowbot test "
                             "--update (pytest: --snapshot-update)")
         elif not matched:
             turn_lines = {number: turn.line for number, turn in enumerate(case.turns, 1)}
             problems.append(f"{title}: the conversation differs from its snapshot "
-                            f"{os.path.relpath(location)}")
-            problems += explain_change(stored, run.transcript, turn_lines)
+                            f"{shown_path(location)}")
+            problems += explain_change(stored or "", run.transcript, turn_lines)
             problems.append(UPDATE_HINT)
         if problems:
             raise ConversationFailure("\n".join(problems))
@@ -194,7 +208,7 @@ def _reports(config: pytest.Config) -> list[CoverageReport]:
     for seen in config.stash.get(_COVERAGE, {}).values():
         merged = by_flow.setdefault(seen.flow.path, FlowCoverage(seen.flow))
         merged.merge(seen)
-    return [dataclasses.replace(c.report(), path=os.path.relpath(c.flow.path))
+    return [dataclasses.replace(c.report(), path=shown_path(c.flow.path))
             for c in by_flow.values()]
 
 
@@ -234,8 +248,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
     terminalreporter.section("flowbot coverage")
     terminalreporter.write(format_table(reports) + "\n")
     if wanted is not None:
-        write_json(reports, Path(wanted))
-        terminalreporter.write_line(f"coverage written to {wanted}")
+        try:
+            write_json(reports, Path(wanted))
+            terminalreporter.write_line(f"coverage written to {wanted}")
+        except OSError as exc:
+            terminalreporter.write_line(f"cannot write coverage to {wanted}: "
+                                        f"{exc.strerror or exc}", red=True)
     if minimum is not None:
         for message in below(reports, minimum):
             terminalreporter.write_line(f"FAIL: coverage of {message}", red=True)

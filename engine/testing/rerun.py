@@ -1,11 +1,14 @@
 """Re-running recorded conversations against a flow, and saying where they now differ.
 
 Each conversation gets a fresh session: started as `flowbot run` starts one,
-or put straight into the state and slots it was resumed in. Every recorded
+or, when it was resumed, given the recorded slots and started in the recorded
+state, which asks again for the slot the live session was waiting for (that
+entry's replies are not compared: the recording has none). Every recorded
 user message then goes through `Engine.handle`, and the turn is compared with
 its recording: state, intent, route, whether the conversation ended, and the
 reply texts. When the model answered a turn both then and now, its wording is
-not compared: a model words the same answer differently from run to run.
+not compared: a model words the same answer differently from run to run; nor
+is it when the recording does not hold the replies.
 
 The comparison is a pure function of a recorded turn and what was observed;
 only `rerun` touches the engine, and `render` only formats the report.
@@ -20,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from engine.errors import FlowbotError, did_you_mean
 from engine.result import TurnResult
-from engine.testing.transcripts import RecordedConversation, RecordedTurn
+from engine.testing.transcripts import RecordedConversation, RecordedTurn, answered_by_model
 from engine.turn import Engine
 
 Value = str | bool | None
@@ -39,11 +42,8 @@ class Observed:
 
     @classmethod
     def of(cls, result: TurnResult) -> Observed:
-        llm = result.llm
-        by_model = result.route == "llm" or (
-            llm is not None and llm.get("source") == "llm" and not llm.get("error"))
         return cls(tuple(result.texts), result.state, result.intent, result.route,
-                   result.ended, by_model)
+                   result.ended, answered_by_model(result.route, result.llm))
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,9 @@ def compare(recorded: RecordedTurn, observed: Observed) -> tuple[tuple[Differenc
     differences = [Difference(name, old, new) for name, old, new in fields
                    if name in recorded.recorded and old != new]
     notes: list[str] = []
-    if recorded.llm and observed.llm:
+    if recorded.replies is None:
+        notes.append("replies not compared: the recording does not hold them")
+    elif recorded.llm and observed.llm:
         notes.append("reply wording not compared: the model answered both then and now")
     else:
         old, new = "\n".join(recorded.replies), "\n".join(observed.replies)
@@ -167,18 +169,17 @@ def rerun_conversation(engine: Engine, recorded: RecordedConversation,
     greeting: TurnReport | None = None
     turns: list[TurnReport] = []
     try:
-        if state is None:
-            result = engine.start(session)
-            if recorded.greeting is not None:
-                greeting = _turn_report(0, recorded.greeting, result)
-        else:
-            session.state = state
+        if state is not None:  # resumed: its arrival replies were not recorded
             session.slots = copy.deepcopy(dict(recorded.start_slots))  # the engine changes them
+        result = engine.start(session, state)  # in a resumed state: asks what it waits for
+        if recorded.greeting is not None:
+            greeting = _turn_report(0, recorded.greeting, result)
         for index, turn in enumerate(recorded.turns, start=1):
             result = engine.handle(session, turn.user or "")
             turns.append(_turn_report(index, turn, result))
     except FlowbotError as exc:  # e.g. a strict cassette with no answer for a new request
-        failed = f"turn {len(turns) + 1}" if session.turns else "the greeting"
+        opening = "the greeting" if state is None else f"the start in state '{state}'"
+        failed = f"turn {len(turns) + 1}" if session.turns else opening
         return replace(report, greeting=greeting, turns=tuple(turns),
                        problem=f"{failed} failed, the rest was not re-run: {exc.format()}")
     return replace(report, greeting=greeting, turns=tuple(turns))

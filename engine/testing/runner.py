@@ -21,7 +21,6 @@ from typing import Any
 
 from engine.errors import CassetteError, FlowbotError
 from engine.llm.base import LLMProvider
-from engine.llm.cassette import RERECORD_HINT
 from engine.llm.dotenv import merged_environment
 from engine.llm.offline import OfflineProvider
 from engine.llm.setup import LLMOptions, provider_from_env
@@ -36,8 +35,6 @@ _IGNORED_WHEN_RECORDING = ("FLOWBOT_LLM", "FLOWBOT_MODEL", "FLOWBOT_CASSETTE", "
 
 class RecordError(FlowbotError):
     """`--record` was asked for, but no model is reachable."""
-
-    exit_code = 2
 
 
 def provider_for(convo: ConvoFile, record: bool = False,
@@ -104,23 +101,22 @@ class CaseRunner:
             session.slots = copy.deepcopy(dict(case.start.slots))
             run.transcript["start"] = {"state": state,
                                        "slots": {k: _brief(v) for k, v in session.slots.items()}}
-        before = dict(session.slots)
+        before = copy.deepcopy(session.slots)
         greeting = engine.start(session, state)
         run.results.append(greeting)
         turns.append(describe_turn(0, greeting, before))
         run.transcript["turns"] = turns
         for number, turn in enumerate(case.turns, 1):
-            before = dict(session.slots)
+            before = copy.deepcopy(session.slots)  # an action may change a list in place
             try:
                 result = engine.handle(session, turn.user)
             except FlowbotError as exc:
-                message = exc.format()
-                if isinstance(exc, CassetteError):  # the hint for tests, not for `flowbot run`
-                    message = message.replace(RERECORD_HINT, (
-                        f"Record the model's answers with: flowbot test {self.convo.display} "
-                        "--record (needs OPENAI_API_KEY, or OPENAI_BASE_URL for a local "
-                        "server)"))
-                run.error = f"{self._where(case, turn, number)}: the turn could not run: {message}"
+                if isinstance(exc, CassetteError) and exc.hint:  # the hint for tests
+                    exc.hint = (f"Record the model's answers with: flowbot test "
+                                f"{self.convo.display} --record (needs OPENAI_API_KEY, or "
+                                "OPENAI_BASE_URL for a local server)")
+                run.error = (f"{self._where(case, turn, number)}: the turn could not run: "
+                             f"{exc.format()}")
                 return run
             run.results.append(result)
             turns.append(describe_turn(number, result, before))

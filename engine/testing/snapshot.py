@@ -20,12 +20,12 @@ from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, Seri
 HEADER = ("# flowbot conversation snapshot: what the bot did, turn by turn.\n"
           "# Written by `flowbot test --update` (pytest --snapshot-update); review changes "
           "like code.\n")
-VOLATILE = frozenset({"latency_ms", "replayed", "id", "ts", "notices"})
 _NO_FOLDING = 10_000
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """libyaml's emitter when present (~6x faster), with the same output."""
+class _Dumper(yaml.SafeDumper):
+    # Not libyaml's CSafeDumper, though faster: it writes characters beyond the BMP
+    # (emoji) as escapes, so a snapshot would depend on how PyYAML was built.
 
     def ignore_aliases(self, data: Any) -> bool:
         return True  # a repeated reply is written out again, never as &anchor/*alias
@@ -45,15 +45,14 @@ def dump_transcript(transcript: Mapping[str, Any]) -> str:
 
 
 def _without(value: Any, exclude: PropertyFilter | None, path: tuple[Any, ...] = ()) -> Any:
-    """The transcript with volatile keys, and any the caller excludes, left out."""
+    """The transcript without the properties the caller excludes (syrupy's `exclude`).
+    The transcript itself already leaves out what changes from run to run."""
+    if exclude is None:
+        return value
     if isinstance(value, Mapping):
-        kept = {}
-        for key, item in value.items():
-            if key in VOLATILE or (exclude is not None
-                                   and exclude(prop=key, path=(*path, (key, type(item))))):
-                continue
-            kept[key] = _without(item, exclude, (*path, (key, type(item))))
-        return kept
+        return {key: _without(item, exclude, (*path, (key, type(item))))
+                for key, item in value.items()
+                if not exclude(prop=key, path=(*path, (key, type(item))))}
     if isinstance(value, list):
         return [_without(item, exclude, (*path, (i, type(item)))) for i, item in enumerate(value)]
     return value
@@ -119,21 +118,23 @@ def _value_lines(name: str, old: Any, new: Any) -> list[str]:
     return lines
 
 
-def explain_change(stored: str | None, transcript: Mapping[str, Any],
+def explain_change(stored: str, transcript: Mapping[str, Any],
                    turn_lines: Mapping[int, int]) -> list[str]:
     """Turn by turn, how this run differs from the stored snapshot."""
-    if stored is None:
-        return ["there is no snapshot of this case yet: write it with flowbot test --update"]
     try:
-        old = yaml.safe_load(stored) or {}
+        old = yaml.safe_load(stored or "") or {}
     except yaml.YAMLError:
-        return ["the stored snapshot is not valid YAML"]
-    new = _without(transcript, None)
+        old = None
+    if not isinstance(old, dict):
+        return ["the stored snapshot is not a conversation transcript: rewrite it with --update"]
+    new = transcript
     lines: list[str] = []
     for key in dict.fromkeys([*old, *new]):
         if key != "turns" and old.get(key) != new.get(key):
             lines += _value_lines(key, old.get(key), new.get(key))
     old_turns = {t.get("turn"): t for t in old.get("turns") or [] if isinstance(t, dict)}
+    if not isinstance(old.get("turns"), list):
+        old_turns = {}
     new_turns = {t["turn"]: t for t in new.get("turns", [])}
     for number in sorted(set(old_turns) | set(new_turns), key=lambda n: (n is None, n)):
         before, after = old_turns.get(number, {}), new_turns.get(number, {})

@@ -12,7 +12,9 @@ Two shapes are accepted, line by line, and blank lines are skipped:
   greeting); a bot line may add "state" and "intent" to be compared.
 
 Only what a line holds is compared later, so each turn says which of its
-fields were recorded: an export without states checks the words alone.
+fields were recorded: an export without states checks the words alone, and a
+turn without "replies" (or a user line with no bot line after it) has its
+words left alone. A byte-order mark at the start of the file is accepted.
 """
 
 from __future__ import annotations
@@ -38,12 +40,19 @@ class TranscriptError(FlowbotError):
         super().__init__(f"{path}:{line}: {problem}" if line is not None else f"{path}: {problem}")
 
 
+def answered_by_model(route: object, llm: object) -> bool:
+    """Whether the model answered a turn, from its route and the `llm` details of a
+    TurnResult (or a `flowbot run --json` line): then its wording may vary."""
+    return route == "llm" or (isinstance(llm, Mapping) and llm.get("source") == "llm"
+                              and not llm.get("error"))
+
+
 @dataclass(frozen=True)
 class RecordedTurn:
     """One recorded turn. `user` is None for the bot's greeting, as in TurnResult."""
 
     user: str | None
-    replies: tuple[str, ...]
+    replies: tuple[str, ...] | None  # None: the recording does not say what the bot said
     state: str | None = None
     intent: str | None = None
     route: str | None = None
@@ -92,7 +101,7 @@ class _Conversation:
 
 def read_transcript(path: Path) -> tuple[RecordedConversation, ...]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # tolerates a byte-order mark
     except FileNotFoundError:
         raise TranscriptError(str(path), None, "no such file") from None
     except OSError as exc:
@@ -160,10 +169,12 @@ def _read_run_line(data: dict[str, Any], where: _Where,
 
 
 def _run_turn(user: str | None, data: dict[str, Any], where: _Where) -> RecordedTurn:
-    replies = data.get("replies", [])
-    if not isinstance(replies, list):
-        raise where.error("\"replies\" must be a list")
-    texts = tuple(_reply_text(reply, where) for reply in replies)
+    texts: tuple[str, ...] | None = None
+    if "replies" in data:
+        replies = data["replies"]
+        if not isinstance(replies, list):
+            raise where.error("\"replies\" must be a list")
+        texts = tuple(_reply_text(reply, where) for reply in replies)
     recorded: set[str] = set()
     values: dict[str, Any] = {}
     for key in ("state", "intent", "route"):
@@ -175,9 +186,7 @@ def _run_turn(user: str | None, data: dict[str, Any], where: _Where) -> Recorded
             raise where.error("\"ended\" must be true or false")
         values["ended"] = data["ended"]
         recorded.add("ended")
-    llm = data.get("llm")
-    by_model = data.get("route") == "llm" or (
-        isinstance(llm, dict) and llm.get("source") == "llm" and not llm.get("error"))
+    by_model = answered_by_model(data.get("route"), data.get("llm"))
     return RecordedTurn(user, texts, llm=by_model, line=where.line,
                         recorded=frozenset(recorded), **values)
 
@@ -204,15 +213,15 @@ def _read_export_line(data: dict[str, Any], where: _Where,
     if not isinstance(text, str):
         raise where.error("\"text\" must be a string")
     if role == "user":
-        _current(conversations, where).turns.append(RecordedTurn(text, (), line=where.line))
+        _current(conversations, where).turns.append(RecordedTurn(text, None, line=where.line))
         return
     if role not in BOT_ROLES:
         raise where.error(f"\"role\" must be \"user\" or \"bot\", not {json.dumps(role)}")
     conversation = _current(conversations, where)
     last = conversation.turns[-1] if conversation.turns else conversation.greeting
     if last is None:  # bot lines before any user line: the greeting
-        last = RecordedTurn(None, (), line=where.line)
-    changes: dict[str, Any] = {"replies": (*last.replies, text)}
+        last = RecordedTurn(None, None, line=where.line)
+    changes: dict[str, Any] = {"replies": (*(last.replies or ()), text)}
     recorded = set(last.recorded)
     for key in ("state", "intent"):
         if key in data:
