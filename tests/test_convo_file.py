@@ -15,8 +15,9 @@ from engine.errors import ConvoFileError
 from engine.replies import Reply
 from engine.result import TurnResult
 from engine.testing.convo import load_convo
-from engine.testing.runner import CaseRunner, describe_turn, provider_for
+from engine.testing.runner import CaseRunner, provider_for
 from engine.testing.snapshot import dump_transcript, explain_change
+from engine.testing.transcript import describe_turn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -176,3 +177,10 @@ def test_an_empty_stub_table_is_a_clear_error_when_enum_values_come_from_it(
     assert problem.startswith(f"{path}:1:7: error: the flow does not load: ")
     assert "enum slot 'make' needs 'values', or 'values_from' naming a column with values" \
         in problem
+
+
+def test_a_key_quoted_in_an_error_never_reaches_a_snapshot() -> None:
+    key = "sk-proj-" + "A1b2C3d4" * 5
+    text = dump_transcript({"turns": [{"turn": 1, "events": [
+        f"error message=\"Python action failed: https://bob:hunter2@api.example.com {key}\""]}]})
+    assert key not in text and "hunter2" not in text

@@ -17,6 +17,8 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from syrupy.location import PyTestLocation
 from syrupy.types import PropertyFilter, PropertyMatcher, SerializableData, SerializedData
 
+from engine.llm.redact import redact
+
 HEADER = ("# flowbot conversation snapshot: what the bot did, turn by turn.\n"
           "# Written by `flowbot test --update` (pytest --snapshot-update); review changes "
           "like code.\n")
@@ -40,8 +42,11 @@ _Dumper.add_representer(str, _string)
 
 
 def dump_transcript(transcript: Mapping[str, Any]) -> str:
-    return HEADER + yaml.dump(dict(transcript), Dumper=_Dumper, sort_keys=False,
-                              allow_unicode=True, default_flow_style=False, width=_NO_FOLDING)
+    """The snapshot's text. Anything shaped like an API key or a password in a URL is
+    scrubbed: snapshots are committed, and an action's error message can quote either."""
+    text = yaml.dump(dict(transcript), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=_NO_FOLDING)
+    return HEADER + redact(text, ())
 
 
 def _without(value: Any, exclude: PropertyFilter | None, path: tuple[Any, ...] = ()) -> Any:
