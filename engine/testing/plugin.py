@@ -246,7 +246,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
     if not reports or (wanted is None and minimum is None):
         return
     terminalreporter.section("flowbot coverage")
-    terminalreporter.write(format_table(reports) + "\n")
+    terminalreporter.write(format_table(reports).rstrip("\n") + "\n")
     if wanted is not None:
         try:
             write_json(reports, Path(wanted))
