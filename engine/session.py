@@ -8,13 +8,12 @@ holds 100,000 of them).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 from engine.errors import StoreError
+from engine.files import write_atomically
 
 
 class Session:
@@ -106,11 +105,7 @@ def save_session_file(session: Session, path: Path) -> None:
     except (TypeError, ValueError) as exc:
         raise StoreError(f"cannot save the session: {exc}") from None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".session-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
+        write_atomically(path, text, new_mode=0o600)  # a conversation may be personal
     except OSError as exc:
         raise StoreError(f"cannot write session file {path}: {exc.strerror}") from None
 

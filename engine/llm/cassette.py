@@ -12,13 +12,11 @@ the scrubbed) request, so scrubbing never stops a recording from replaying.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import difflib
 import json
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from typing import Any
 import yaml
 
 from engine.errors import CassetteError, LLMReplayMiss
+from engine.files import write_atomically
 from engine.llm.chat import ChatAnswer, ChatBackend, ChatCall, TokenSink, ToolCall
 from engine.llm.redact import redact
 
@@ -350,21 +349,7 @@ def _parse_answer(data: dict[Any, Any], bad: Callable[[str], CassetteError]) -> 
 
 def _write_atomically(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Keep the mode of the file being replaced; mkstemp alone would leave it 0600.
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, mode)
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        write_atomically(path, text)
     except OSError as exc:
         raise CassetteError(f"{path}: cannot write cassette: {exc.strerror or exc}") from None
 

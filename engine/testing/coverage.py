@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.files import write_atomically
 from engine.flow import Flow, Transition
 from engine.result import TurnResult
 
@@ -235,17 +236,9 @@ def to_json(reports: Sequence[CoverageReport]) -> dict[str, Any]:
 
 
 def write_json(reports: Sequence[CoverageReport], path: str | os.PathLike[str]) -> None:
-    """Write to a temporary file beside `path`, then replace: a reader such as a CI
-    step never sees half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps(to_json(reports), indent=2, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Atomically: a reader such as a CI step never sees half a file."""
+    write_atomically(Path(path), json.dumps(to_json(reports), indent=2, ensure_ascii=False)
+                     + "\n")
 
 
 def below(reports: Sequence[CoverageReport], minimum: float) -> list[str]:

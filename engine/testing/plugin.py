@@ -33,6 +33,7 @@ from engine.testing.snapshot import ConversationSnapshot, explain_change, stored
 UPDATE_HINT = ("If the new behaviour is right, accept it with: flowbot test --update "
                "(pytest: --snapshot-update)")
 _COVERAGE = pytest.StashKey[dict[str, FlowCoverage]]()
+_REPORTS = pytest.StashKey[list[CoverageReport]]()
 
 
 class ConversationFailure(Exception):
@@ -203,13 +204,20 @@ def _case_test(file: ConvoTestFile, case: Case) -> Callable[[SnapshotAssertion],
 
 
 def _reports(config: pytest.Config) -> list[CoverageReport]:
-    """One report per flow, over every test file that exercised it."""
+    """One report per flow, over every test file that exercised it; made once, when the
+    last case has run (the minimum check and the terminal summary both read it)."""
+    if _REPORTS in config.stash:
+        return config.stash[_REPORTS]
     by_flow: dict[str, FlowCoverage] = {}
     for seen in config.stash.get(_COVERAGE, {}).values():
-        merged = by_flow.setdefault(seen.flow.path, FlowCoverage(seen.flow))
+        merged = by_flow.get(seen.flow.path)
+        if merged is None:
+            merged = by_flow[seen.flow.path] = FlowCoverage(seen.flow)
         merged.merge(seen)
-    return [dataclasses.replace(c.report(), path=shown_path(c.flow.path))
-            for c in by_flow.values()]
+    reports = [dataclasses.replace(c.report(), path=shown_path(c.flow.path))
+               for c in by_flow.values()]
+    config.stash[_REPORTS] = reports
+    return reports
 
 
 @pytest.hookimpl(tryfirst=True)

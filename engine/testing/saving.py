@@ -19,8 +19,6 @@ import json
 import math
 import os
 import re
-import secrets
-import shutil
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 import yaml
 
 from engine.errors import ConvoFileError, FlowbotError
+from engine.files import write_atomically
 from engine.schema import schema_file
 from engine.testing.convo import load_convo, shown_path
 from engine.yamlsrc import FlowYamlLoader, YamlSyntaxError, load_yaml
@@ -292,17 +291,10 @@ def _read(path: Path, shown: str) -> str | None:
 
 
 def _write(path: Path, shown: str, text: str) -> None:
-    """Atomically: a temporary file beside it, then os.replace."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(temp, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if path.exists():
-            shutil.copymode(path, temp)
-        os.replace(temp, path)
+        write_atomically(path, text)
     except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise SaveError(f"cannot write {shown}: {exc.strerror}") from None
+        raise SaveError(f"cannot write {shown}: {exc.strerror or exc}") from None
 
 
 def _restore(path: Path, shown: str, original: str | None) -> None:
